@@ -1,0 +1,38 @@
+use std::fmt;
+
+/// A field failed validation.
+///
+/// `Display` is the façade wording: `/phone_trunc: must be a valid truncated phone number`.
+/// The rejected value is never included (it may be an identifier).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FieldError {
+    field: &'static str,
+    expected: &'static str,
+}
+
+impl FieldError {
+    /// A new error for `field` (JSON name, no slash) expecting `expected` (a lowercase phrase
+    /// starting with "must").
+    pub const fn new(field: &'static str, expected: &'static str) -> Self {
+        FieldError { field, expected }
+    }
+
+    /// The JSON name of the field (`phone_trunc`).
+    pub fn field(&self) -> &'static str {
+        self.field
+    }
+
+    /// What was expected (`must be a valid truncated phone number`).
+    pub fn expected(&self) -> &'static str {
+        self.expected
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "/{}: {}", self.field, self.expected)
+    }
+}
+
+impl std::error::Error for FieldError {}

@@ -1,0 +1,4 @@
+//! cee-eligibility
+mod fields;
+
+pub use fields::*;
