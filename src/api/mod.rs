@@ -1,0 +1,1 @@
+//! The JSON façade (SPEC §7).

@@ -1,0 +1,622 @@
+//! CEE applications: import, identity import, simulate, register, find, delete, journal.
+
+use std::collections::{HashMap, HashSet};
+
+use super::types::*;
+use super::{record_entries, Engine, Inner};
+use crate::error::{Error, FieldErrors};
+use crate::fields::{
+    ApplicationId, FieldError, IdentityKey, JourneyStatus, JourneyType, LastNameTrunc, PhoneTrunc,
+    Timestamp,
+};
+use crate::identity::Pseudonym;
+use crate::index::Entry;
+use crate::store::codec::{self, AppRecord, JournalRecord, JourneyRecord};
+use crate::store::keys::{self, AppKind, IndexEntry};
+use crate::store::WriteBatch;
+use crate::token;
+
+/// Most rows accepted by one import call.
+pub const MAX_IMPORT_ROWS: usize = 1000;
+
+fn check_batch_len(n: usize) -> Result<(), Error> {
+    if (1..=MAX_IMPORT_ROWS).contains(&n) {
+        Ok(())
+    } else {
+        let mut e = FieldErrors::default();
+        e.push("", "must be an array of 1 to 1000 rows");
+        Err(Error::Invalid(e))
+    }
+}
+
+/// Parses a field, collecting its error under `path`.
+fn field<T: std::str::FromStr<Err = FieldError>>(
+    errors: &mut FieldErrors,
+    path: &str,
+    raw: &str,
+) -> Option<T> {
+    match raw.parse() {
+        Ok(v) => Some(v),
+        Err(e) => {
+            errors.push(path, e.expected());
+            None
+        }
+    }
+}
+
+impl Engine {
+    /// Bulk-loads historical *specific* applications (1 to 1000 rows).
+    ///
+    /// Each row is validated on its own; invalid rows and rows already imported by this
+    /// operator (same journey type, phone and name — in an earlier call or earlier in this
+    /// one) are reported in `failed_details`, the others stored. All stored rows of one call
+    /// become durable together, in one atomic batch.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when `rows` is empty or longer than 1000; storage errors.
+    #[tracing::instrument(level = "debug", skip_all, fields(operator = op.id, rows = rows.len()))]
+    pub fn import(&self, op: &Operator, rows: &[ImportRow]) -> Result<ImportReport, Error> {
+        check_batch_len(rows.len())?;
+        let inner = &*self.inner;
+        let now = inner.clock.now().as_millis();
+        let mut report = ImportReport {
+            imported: 0,
+            failed: 0,
+            failed_details: Vec::new(),
+        };
+        let mut batch = WriteBatch::default();
+        let mut mirror = Vec::with_capacity(rows.len());
+        let mut seen = HashSet::with_capacity(rows.len());
+        let _guard = inner.lock();
+        for row in rows {
+            let mut errors = FieldErrors::default();
+            let jt: Option<JourneyType> = field(&mut errors, "/journey_type", &row.journey_type);
+            let phone: Option<PhoneTrunc> = field(&mut errors, "/phone_trunc", &row.phone_trunc);
+            let name: Option<LastNameTrunc> =
+                field(&mut errors, "/last_name_trunc", &row.last_name_trunc);
+            let datetime: Option<Timestamp> = field(&mut errors, "/datetime", &row.datetime);
+            let mut fail = |error: String| {
+                let mut sent = row.clone();
+                if let Some(d) = datetime {
+                    sent.datetime = d.to_string();
+                }
+                report.failed_details.push(FailedRow { row: sent, error });
+            };
+            let (Some(jt), Some(phone), Some(name), Some(datetime)) = (jt, phone, name, datetime)
+            else {
+                fail(errors.to_string());
+                continue;
+            };
+            let np = inner.keys.name_phone(&phone, &name);
+            let ik = keys::import_key(op.id, jt, &np);
+            if !seen.insert(ik) || inner.store.get(&ik)?.is_some() {
+                fail("Conflict".into());
+                continue;
+            }
+            let uuid = *ApplicationId::new_random().as_bytes();
+            let record = AppRecord {
+                kind: AppKind::Specific as u8,
+                journey_type: keys::jt_byte(jt),
+                operator_id: op.id,
+                datetime: datetime.as_millis(),
+                created_at: now,
+                application_timestamp: None,
+                journey: None,
+                token: None,
+                deleted_at: None,
+                name_phone: np.0,
+                license: None,
+                identity_key: None,
+            };
+            batch.insert(&ik, &uuid);
+            mirror.extend(inner.put_app(&mut batch, &uuid, &record)?);
+            report.imported += 1;
+        }
+        report.failed = report.failed_details.len();
+        inner.store.apply(batch)?;
+        inner.mirror_insert(&mirror);
+        drop(_guard);
+        inner.flush_if_immediate()?;
+        Ok(report)
+    }
+
+    /// Attaches identity keys to the caller's stored applications that have none (1 to 1000
+    /// rows). Once it has a key, an application no longer matches by name and phone.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when `rows` is empty or longer than 1000; storage errors.
+    #[tracing::instrument(level = "debug", skip_all, fields(operator = op.id, rows = rows.len()))]
+    pub fn import_identity(
+        &self,
+        op: &Operator,
+        rows: &[IdentityRow],
+    ) -> Result<ImportReport<IdentityRow>, Error> {
+        check_batch_len(rows.len())?;
+        let inner = &*self.inner;
+        let mut report = ImportReport {
+            imported: 0,
+            failed: 0,
+            failed_details: Vec::new(),
+        };
+        let _guard = inner.lock();
+        // Records changed by this call, so a later row sees an earlier one's key.
+        let mut changed: HashMap<[u8; 16], (AppRecord, Vec<IndexEntry>)> = HashMap::new();
+        for row in rows {
+            let mut errors = FieldErrors::default();
+            let mut sent = row.clone();
+            let target = match row {
+                IdentityRow::Standardized {
+                    cee_application_uuid,
+                    identity_key,
+                } => {
+                    let uuid: Option<ApplicationId> =
+                        field(&mut errors, "/cee_application_uuid", cee_application_uuid);
+                    let key: Option<IdentityKey> =
+                        field(&mut errors, "/identity_key", identity_key);
+                    match (uuid, key) {
+                        (Some(u), Some(k)) => Some((*u.as_bytes(), k, None)),
+                        _ => None,
+                    }
+                }
+                IdentityRow::Specific {
+                    identity_key,
+                    phone_trunc,
+                    last_name_trunc,
+                    journey_type,
+                    datetime,
+                } => {
+                    let key: Option<IdentityKey> =
+                        field(&mut errors, "/identity_key", identity_key);
+                    let phone: Option<PhoneTrunc> = field(&mut errors, "/phone_trunc", phone_trunc);
+                    let name: Option<LastNameTrunc> =
+                        field(&mut errors, "/last_name_trunc", last_name_trunc);
+                    let jt: Option<JourneyType> = field(&mut errors, "/journey_type", journey_type);
+                    let dt: Option<Timestamp> = field(&mut errors, "/datetime", datetime);
+                    if let (IdentityRow::Specific { datetime: d, .. }, Some(t)) = (&mut sent, dt) {
+                        *d = t.to_string();
+                    }
+                    match (key, phone, name, jt, dt) {
+                        (Some(k), Some(p), Some(n), Some(jt), Some(dt)) => {
+                            let np = inner.keys.name_phone(&p, &n);
+                            match inner.store.get(&keys::import_key(op.id, jt, &np))? {
+                                Some(u) => match <[u8; 16]>::try_from(u.as_slice()) {
+                                    Ok(u) => Some((u, k, Some(dt))),
+                                    Err(_) => {
+                                        return Err(Error::Corrupt {
+                                            record: "import key".into(),
+                                            reason: format!("value of {} bytes", u.len()),
+                                        })
+                                    }
+                                },
+                                None => Some(([0; 16], k, Some(dt))),
+                            }
+                        }
+                        _ => None,
+                    }
+                }
+            };
+            let Some((uuid, key, expected_dt)) = target else {
+                report.failed_details.push(FailedRow {
+                    row: sent,
+                    error: errors.to_string(),
+                });
+                continue;
+            };
+            let current = match changed.get(&uuid) {
+                Some((r, _)) => Some(r.clone()),
+                None => inner.get_app(&uuid)?,
+            };
+            let specific = expected_dt.is_some();
+            let eligible = current.filter(|r| {
+                r.operator_id == op.id
+                    && r.deleted_at.is_none()
+                    && r.identity_key.is_none()
+                    && (r.kind == AppKind::Specific as u8) == specific
+                    && expected_dt.is_none_or(|d| d.as_millis() == r.datetime)
+            });
+            let Some(mut record) = eligible else {
+                report.failed_details.push(FailedRow {
+                    row: sent,
+                    error: "Not found".into(),
+                });
+                continue;
+            };
+            let old_entries = match changed.remove(&uuid) {
+                Some((_, old)) => old,
+                None => record_entries(&uuid, &record)?,
+            };
+            record.identity_key = Some(inner.keys.identity_key(&key).0);
+            changed.insert(uuid, (record, old_entries));
+            report.imported += 1;
+        }
+        report.failed = report.failed_details.len();
+        let mut batch = WriteBatch::default();
+        let mut removed = Vec::new();
+        let mut added = Vec::new();
+        for (uuid, (record, old)) in &changed {
+            for e in old {
+                batch.remove(&e.key());
+            }
+            removed.extend(old.iter().copied());
+            added.extend(inner.put_app(&mut batch, uuid, record)?);
+        }
+        inner.store.apply(batch)?;
+        inner.mirror_remove(&removed);
+        inner.mirror_insert(&added);
+        drop(_guard);
+        inner.flush_if_immediate()?;
+        Ok(report)
+    }
+
+    /// History + dedup look-up at reference date now. Writes nothing.
+    ///
+    /// # Errors
+    /// Storage or corruption errors while describing a blocking application of the caller's.
+    #[tracing::instrument(level = "trace", skip_all, fields(operator = op.id))]
+    pub fn simulate(&self, op: &Operator, req: &SimulateRequest) -> Result<Simulation, Error> {
+        let inner = &*self.inner;
+        let mut ps = [Pseudonym([0; 16]); 3];
+        let mut n = 0;
+        ps[n] = inner
+            .keys
+            .name_phone(&req.phone_trunc, &req.last_name_trunc);
+        n += 1;
+        if let Some(dl) = &req.driving_license {
+            ps[n] = inner.keys.license(dl);
+            n += 1;
+        }
+        if let Some(ik) = &req.identity_key {
+            ps[n] = inner.keys.identity_key(ik);
+            n += 1;
+        }
+        match inner.most_recent_blocking(req.journey_type, inner.clock.now(), &ps[..n]) {
+            None => Ok(Simulation::Eligible),
+            Some(e) => Ok(Simulation::Blocked(inner.describe(
+                op,
+                &e,
+                ConflictReason::AlreadyBenefited,
+            )?)),
+        }
+    }
+
+    /// Checks and durably registers a standardized application; returns a signed token.
+    ///
+    /// The checks run in SPEC §6 order; a refusal is a value ([`RegisterOutcome::Refused`]) and
+    /// is appended to the error journal. Check and insert are atomic: of concurrent matching
+    /// registrations exactly one succeeds.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when a short journey has no driver phone; storage and corruption
+    /// errors.
+    #[tracing::instrument(level = "debug", skip_all, fields(operator = op.id, journey_type = %req.journey_type()))]
+    pub fn register(&self, op: &Operator, req: &RegisterRequest) -> Result<RegisterOutcome, Error> {
+        let inner = &*self.inner;
+        let jt = req.journey_type();
+        let guard = inner.lock();
+        let outcome = inner.register_locked(op, req)?;
+        if let RegisterOutcome::Refused(refusal) = &outcome {
+            let (kind, application) = match refusal {
+                Refusal::Date(_) => (JournalKind::Date, None),
+                Refusal::JourneyNotFound | Refusal::JourneyNotEligible(_) => {
+                    (JournalKind::NotFound, None)
+                }
+                Refusal::Conflict(c) => (JournalKind::Conflict, c.uuid),
+            };
+            inner.journal(op, jt, kind, application)?;
+        }
+        drop(guard);
+        inner.flush_if_immediate()?;
+        Ok(outcome)
+    }
+
+    /// One of the caller's applications.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] (absent or deleted), [`Error::Forbidden`] (another operator's).
+    pub fn find(&self, op: &Operator, uuid: &ApplicationId) -> Result<Application, Error> {
+        let inner = &*self.inner;
+        let r = inner
+            .get_app(uuid.as_bytes())?
+            .filter(|r| r.deleted_at.is_none())
+            .ok_or(Error::NotFound {
+                what: "application",
+            })?;
+        if r.operator_id != op.id {
+            return Err(Error::Forbidden {
+                what: "application",
+            });
+        }
+        let status = match &r.journey {
+            Some((_, ojid)) => inner
+                .get_journey(op.id, ojid)?
+                .and_then(|j| journey_status(&j)),
+            None => None,
+        };
+        Ok(Application {
+            uuid: *uuid,
+            specific: r.kind == AppKind::Specific as u8,
+            journey_type: keys::jt_from_byte(r.journey_type).unwrap_or(JourneyType::Short),
+            datetime: Timestamp::from_millis(r.datetime).unwrap_or(Timestamp::MIN),
+            journey_id: r.journey.as_ref().map(|(id, _)| *id),
+            status,
+            token: r.token,
+        })
+    }
+
+    /// Withdraws one of the caller's applications: it stops blocking anyone (a tombstone
+    /// with `deleted_at` is kept), and its journey may carry a new application.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when absent, already deleted or another operator's.
+    pub fn delete(&self, op: &Operator, uuid: &ApplicationId) -> Result<(), Error> {
+        let inner = &*self.inner;
+        let u = *uuid.as_bytes();
+        let guard = inner.lock();
+        let mut r = inner
+            .get_app(&u)?
+            .filter(|r| r.deleted_at.is_none() && r.operator_id == op.id)
+            .ok_or(Error::NotFound {
+                what: "application",
+            })?;
+        let entries = record_entries(&u, &r)?;
+        let mut batch = WriteBatch::default();
+        for e in &entries {
+            batch.remove(&e.key());
+        }
+        if r.kind == AppKind::Specific as u8 {
+            if let Some(jt) = keys::jt_from_byte(r.journey_type) {
+                batch.remove(&keys::import_key(op.id, jt, &Pseudonym(r.name_phone)));
+            }
+        }
+        if let Some((_, ojid)) = &r.journey {
+            if let Some(mut j) = inner.get_journey(op.id, ojid)? {
+                if j.application == Some(u) {
+                    j.application = None;
+                    batch.insert(&keys::journey_key(op.id, ojid), &codec::encode(&j));
+                }
+            }
+        }
+        r.deleted_at = Some(inner.clock.now().as_millis());
+        batch.insert(&keys::app_key(&u), &codec::encode(&r));
+        inner.store.apply(batch)?;
+        inner.mirror_remove(&entries);
+        drop(guard);
+        inner.flush_if_immediate()
+    }
+
+    /// The register failures journal, oldest first (no identifier in it).
+    ///
+    /// # Errors
+    /// Storage or corruption errors.
+    pub fn error_journal(&self) -> Result<Vec<JournalEntry>, Error> {
+        let mut out = Vec::new();
+        for kv in self.inner.store.scan_prefix(&[keys::JOURNAL]) {
+            let (_, v) = kv?;
+            let r: JournalRecord = codec::decode(&v, || "error journal entry".into())?;
+            let kind = match r.kind {
+                0 => JournalKind::Date,
+                1 => JournalKind::NotFound,
+                _ => JournalKind::Conflict,
+            };
+            out.push(JournalEntry {
+                kind,
+                operator_id: r.operator_id,
+                journey_type: keys::jt_from_byte(r.journey_type).unwrap_or(JourneyType::Short),
+                at: Timestamp::from_millis(r.at).unwrap_or(Timestamp::MIN),
+                application: r.application.map(ApplicationId::from_bytes),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Counts of what the database holds.
+    ///
+    /// # Errors
+    /// Storage or corruption errors.
+    pub fn stats(&self) -> Result<Stats, Error> {
+        let inner = &*self.inner;
+        let mut s = Stats {
+            index: inner.index.len(),
+            size_on_disk: inner.store.size_on_disk()?,
+            ..Stats::default()
+        };
+        for kv in inner.store.scan_prefix(&[keys::APP]) {
+            let (k, v) = kv?;
+            let r: AppRecord =
+                codec::decode(&v, || format!("application record ({} byte key)", k.len()))?;
+            let long = r.journey_type == 1;
+            let slot = match (r.deleted_at.is_some(), r.kind == AppKind::Specific as u8) {
+                (true, _) => {
+                    s.deleted += 1;
+                    continue;
+                }
+                (false, true) => &mut s.specific,
+                (false, false) => &mut s.standardized,
+            };
+            if long {
+                slot.1 += 1;
+            } else {
+                slot.0 += 1;
+            }
+        }
+        s.journeys = inner.store.scan_prefix(&[keys::JOURNEY]).count() as u64;
+        s.journal = inner.store.scan_prefix(&[keys::JOURNAL]).count() as u64;
+        Ok(s)
+    }
+}
+
+pub(crate) fn journey_status(j: &JourneyRecord) -> Option<JourneyStatus> {
+    JourneyStatus::ALL.get(usize::from(j.status)).copied()
+}
+
+impl Inner {
+    /// Describes a blocking entry as the caller may see it (SPEC §5).
+    fn describe(
+        &self,
+        op: &Operator,
+        e: &Entry,
+        reason: ConflictReason,
+    ) -> Result<Conflict, Error> {
+        let datetime = Timestamp::from_millis(e.datetime).unwrap_or(Timestamp::MIN);
+        let mut c = Conflict {
+            reason,
+            datetime,
+            uuid: None,
+            journey_id: None,
+            status: None,
+        };
+        if e.operator == op.id {
+            c.uuid = Some(ApplicationId::from_bytes(e.app));
+            if e.app_kind() == AppKind::Standardized && e.journey_type() == JourneyType::Short {
+                if let Some((id, ojid)) = self.get_app(&e.app)?.and_then(|r| r.journey) {
+                    c.journey_id = Some(id);
+                    c.status = self
+                        .get_journey(op.id, &ojid)?
+                        .and_then(|j| journey_status(&j));
+                }
+            }
+        }
+        Ok(c)
+    }
+
+    fn journal(
+        &self,
+        op: &Operator,
+        jt: JourneyType,
+        kind: JournalKind,
+        application: Option<ApplicationId>,
+    ) -> Result<(), Error> {
+        let at = self.clock.now().as_millis();
+        let seq = self.store.generate_id()?;
+        let record = JournalRecord {
+            kind: match kind {
+                JournalKind::Date => 0,
+                JournalKind::NotFound => 1,
+                JournalKind::Conflict => 2,
+            },
+            operator_id: op.id,
+            journey_type: keys::jt_byte(jt),
+            at,
+            application: application.map(|a| *a.as_bytes()),
+        };
+        let mut b = WriteBatch::default();
+        b.insert(&keys::journal_key(at, seq), &codec::encode(&record));
+        self.store.apply(b)
+    }
+
+    /// Register, with the write lock held.
+    fn register_locked(
+        &self,
+        op: &Operator,
+        req: &RegisterRequest,
+    ) -> Result<RegisterOutcome, Error> {
+        let now = self.clock.now();
+        let jt = req.journey_type();
+        let refuse = |r| Ok(RegisterOutcome::Refused(r));
+        // 1. The journey (short) or the period (long); the phone and reference date.
+        let (phone, d, journey) = match &req.kind {
+            RegisterKind::Short {
+                operator_journey_id,
+            } => {
+                let Some(j) = self.get_journey(op.id, operator_journey_id.as_str())? else {
+                    return refuse(Refusal::JourneyNotFound);
+                };
+                if let Err(why) = self.journey_eligibility(&j) {
+                    return refuse(Refusal::JourneyNotEligible(why));
+                }
+                let Some(phone) = self.driver_phone(&j)? else {
+                    let mut e = FieldErrors::default();
+                    e.push(
+                        "/driver/phone_trunc",
+                        "the journey's driver has no phone number",
+                    );
+                    return Err(Error::Invalid(e));
+                };
+                let end = Timestamp::from_millis(j.end.datetime).unwrap_or(Timestamp::MAX);
+                (phone, end, Some(j))
+            }
+            RegisterKind::Long {
+                phone_trunc,
+                datetime,
+            } => {
+                if !self.policy.long_period(*datetime) {
+                    return refuse(Refusal::Date(DateRule::OutsidePeriod));
+                }
+                (phone_trunc.clone(), *datetime, None)
+            }
+        };
+        // 2. application_timestamp < now.
+        if req.application_timestamp >= now {
+            return refuse(Refusal::Date(DateRule::ApplicationInFuture));
+        }
+        // 3. The delay rule.
+        if !self.policy.delay_passed(d, now) {
+            return refuse(Refusal::Date(DateRule::TooRecent));
+        }
+        // 4. Short: the journey must not carry an application already.
+        if let Some(app) = journey.as_ref().and_then(|j| j.application) {
+            let r = self.get_app(&app)?;
+            let datetime = r
+                .as_ref()
+                .map_or(d, |r| Timestamp::from_millis(r.datetime).unwrap_or(d));
+            return refuse(Refusal::Conflict(Conflict {
+                reason: ConflictReason::JourneyTaken,
+                datetime,
+                uuid: Some(ApplicationId::from_bytes(app)),
+                journey_id: journey.as_ref().map(|j| j.id),
+                status: journey.as_ref().and_then(journey_status),
+            }));
+        }
+        // 5. The matching rule.
+        let np = self.keys.name_phone(&phone, &req.last_name_trunc);
+        let dl = self.keys.license(&req.driving_license);
+        let ik = self.keys.identity_key(&req.identity_key);
+        if let Some(e) = self.most_recent_blocking(jt, d, &[np, dl, ik]) {
+            return refuse(Refusal::Conflict(self.describe(
+                op,
+                &e,
+                ConflictReason::AlreadyBenefited,
+            )?));
+        }
+        // Insert: record, index entries and the journey link, in one atomic batch.
+        let uuid = ApplicationId::new_random();
+        let u = *uuid.as_bytes();
+        let token = self
+            .signer
+            .sign(&token::message(&op.siret, jt, &req.driving_license, d));
+        let record = AppRecord {
+            kind: AppKind::Standardized as u8,
+            journey_type: keys::jt_byte(jt),
+            operator_id: op.id,
+            datetime: d.as_millis(),
+            created_at: now.as_millis(),
+            application_timestamp: Some(req.application_timestamp.as_millis()),
+            journey: journey
+                .as_ref()
+                .map(|j| (j.id, j.operator_journey_id.clone())),
+            token: Some(token.clone()),
+            deleted_at: None,
+            name_phone: np.0,
+            license: Some(dl.0),
+            identity_key: Some(ik.0),
+        };
+        let mut batch = WriteBatch::default();
+        let entries = self.put_app(&mut batch, &u, &record)?;
+        if let Some(mut j) = journey.clone() {
+            j.application = Some(u);
+            batch.insert(
+                &keys::journey_key(op.id, &j.operator_journey_id),
+                &codec::encode(&j),
+            );
+        }
+        self.store.apply(batch)?;
+        self.mirror_insert(&entries);
+        Ok(RegisterOutcome::Registered(Registration {
+            uuid,
+            datetime: d,
+            token,
+            journey_id: journey.as_ref().map(|j| j.id),
+            status: journey.as_ref().and_then(journey_status),
+        }))
+    }
+}

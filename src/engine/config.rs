@@ -1,0 +1,122 @@
+//! Engine configuration: one by-value builder, checked at `Engine::open`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::policy::Policy;
+use crate::token::Signer;
+
+/// When an acknowledged write reaches the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Durability {
+    /// Every write call flushes sled before returning (the default): what was acknowledged
+    /// survives a process crash.
+    #[default]
+    Immediate,
+    /// Writes are acknowledged once applied in memory; sled flushes them in the background
+    /// (every 500 ms) and on [`Engine::flush`](crate::Engine::flush). A process crash may lose
+    /// the writes of the last half second — never half of a batch. Meant for bulk loads: call
+    /// `flush` at the end.
+    Buffered,
+}
+
+/// How to open an [`Engine`](crate::Engine).
+///
+/// ```
+/// use cee_eligibility::{Config, Durability, Engine};
+/// let dir = tempfile::tempdir()?;
+/// let engine = Engine::open(Config::new(dir.path()).secret([7; 32]).durability(Durability::Buffered))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use]
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) path: Option<PathBuf>,
+    pub(crate) secret: Option<[u8; 32]>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) policy: Policy,
+    pub(crate) durability: Durability,
+    pub(crate) signer: Option<Signer>,
+    pub(crate) cache_capacity: u64,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("path", &self.path)
+            .field("secret", &self.secret.map(|_| "<secret>"))
+            .field("clock", &self.clock)
+            .field("policy", &self.policy)
+            .field("durability", &self.durability)
+            .field("signer", &self.signer)
+            .field("cache_capacity", &self.cache_capacity)
+            .finish()
+    }
+}
+
+impl Config {
+    fn base(path: Option<PathBuf>, secret: Option<[u8; 32]>) -> Self {
+        Config {
+            path,
+            secret,
+            clock: Arc::new(SystemClock),
+            policy: Policy::default(),
+            durability: Durability::default(),
+            signer: None,
+            cache_capacity: 64 * 1024 * 1024,
+        }
+    }
+
+    /// A database in the directory `path` (created if absent). A secret is required:
+    /// opening without [`Config::secret`] fails with [`Error::MissingSecret`](crate::Error).
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        Self::base(Some(path.as_ref().to_path_buf()), None)
+    }
+
+    /// A temporary database, deleted when the engine is dropped, with a random secret unless
+    /// one is given.
+    pub fn temporary() -> Self {
+        Self::base(None, None)
+    }
+
+    /// The 32-byte secret that keys every pseudonym (never written to the database). A
+    /// database must always be opened with the secret it was created with.
+    pub fn secret(mut self, secret: [u8; 32]) -> Self {
+        self.secret = Some(secret);
+        self
+    }
+
+    /// Where "now" comes from (default: [`SystemClock`]).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The rules (default: [`Policy::default`], the public registry's last values).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// When writes become durable (default: [`Durability::Immediate`]).
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// How tokens are signed (default: Ed25519 with a key derived from the secret).
+    pub fn signer(mut self, signer: Signer) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
+    /// sled's page cache size in bytes (default 64 MiB). The in-memory identity index is
+    /// separate and always complete.
+    pub fn cache_capacity(mut self, bytes: u64) -> Self {
+        self.cache_capacity = bytes;
+        self
+    }
+}

@@ -1,0 +1,264 @@
+//! Journeys that short-distance claims refer to: store, patch, status, eligibility.
+
+use super::applications::journey_status;
+use super::types::*;
+use super::{Engine, Inner};
+use crate::error::Error;
+use crate::fields::{
+    ApplicationId, JourneyStatus, OperatorClass, OperatorJourneyId, PhoneTrunc, Timestamp,
+};
+use crate::policy::{NotEligible, Place};
+use crate::store::codec::{self, JourneyRecord, PointRecord};
+use crate::store::keys;
+use crate::store::WriteBatch;
+
+fn point(p: &JourneyPoint) -> PointRecord {
+    PointRecord {
+        datetime: p.datetime.as_millis(),
+        lat: p.lat.get(),
+        lon: p.lon.get(),
+        geo_code: p.geo_code.as_ref().map(|g| g.as_str().to_owned()),
+    }
+}
+
+fn class_byte(c: OperatorClass) -> u8 {
+    match c {
+        OperatorClass::A => 0,
+        OperatorClass::B => 1,
+        OperatorClass::C => 2,
+    }
+}
+
+fn class_from_byte(b: u8) -> Option<OperatorClass> {
+    [OperatorClass::A, OperatorClass::B, OperatorClass::C]
+        .get(usize::from(b))
+        .copied()
+}
+
+fn status_byte(s: JourneyStatus) -> u8 {
+    JourneyStatus::ALL
+        .iter()
+        .position(|x| *x == s)
+        .and_then(|i| u8::try_from(i).ok())
+        .unwrap_or(0)
+}
+
+fn incentives(j: &crate::fields::Incentives) -> Vec<(u8, f64, String)> {
+    j.as_slice()
+        .iter()
+        .map(|i| (i.index(), i.amount(), i.siret().to_string()))
+        .collect()
+}
+
+impl Engine {
+    /// Stores a journey of the caller's, with status `pending`.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] when the caller already stored this `operator_journey_id`.
+    #[tracing::instrument(level = "debug", skip_all, fields(operator = op.id))]
+    pub fn put_journey(&self, op: &Operator, journey: &Journey) -> Result<StoredJourney, Error> {
+        let inner = &*self.inner;
+        let key = keys::journey_key(op.id, journey.operator_journey_id.as_str());
+        let now = inner.clock.now().as_millis();
+        let guard = inner.lock();
+        if inner.store.get(&key)?.is_some() {
+            return Err(Error::Conflict("journey already exists"));
+        }
+        let id = inner.store.generate_id()?;
+        let record = JourneyRecord {
+            id,
+            operator_journey_id: journey.operator_journey_id.as_str().to_owned(),
+            operator_trip_id: journey
+                .operator_trip_id
+                .as_ref()
+                .map(|t| t.as_str().to_owned()),
+            operator_class: class_byte(journey.operator_class),
+            start: point(&journey.start),
+            end: point(&journey.end),
+            distance: journey.distance.metres(),
+            incentives: incentives(&journey.incentives),
+            driver_phone_sealed: journey
+                .driver
+                .phone_trunc
+                .as_ref()
+                .map(|p| inner.keys.seal(id, p.as_str().as_bytes())),
+            driver_identity_key: journey
+                .driver
+                .identity_key
+                .as_ref()
+                .map(|k| inner.keys.identity_key(k).0),
+            status: status_byte(JourneyStatus::Pending),
+            application: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut batch = WriteBatch::default();
+        batch.insert(&key, &codec::encode(&record));
+        inner.store.apply(batch)?;
+        drop(guard);
+        inner.flush_if_immediate()?;
+        stored(&record)
+    }
+
+    /// Corrects a journey that failed validation: replaces the given fields and resets its
+    /// status to `pending`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown journey; [`Error::Conflict`] when it already carries
+    /// a CEE application (a signed claim refers to it).
+    #[tracing::instrument(level = "debug", skip_all, fields(operator = op.id))]
+    pub fn patch_journey(
+        &self,
+        op: &Operator,
+        operator_journey_id: &OperatorJourneyId,
+        patch: &JourneyPatch,
+    ) -> Result<StoredJourney, Error> {
+        let inner = &*self.inner;
+        let guard = inner.lock();
+        let mut j = inner
+            .get_journey(op.id, operator_journey_id.as_str())?
+            .ok_or(Error::NotFound { what: "journey" })?;
+        if j.application.is_some() {
+            return Err(Error::Conflict(
+                "journey carries a CEE application and cannot be patched",
+            ));
+        }
+        if let Some(t) = &patch.operator_trip_id {
+            j.operator_trip_id = Some(t.as_str().to_owned());
+        }
+        if let Some(c) = patch.operator_class {
+            j.operator_class = class_byte(c);
+        }
+        if let Some(i) = &patch.incentives {
+            j.incentives = incentives(i);
+        }
+        if let Some(p) = &patch.start {
+            j.start = point(p);
+        }
+        if let Some(p) = &patch.end {
+            j.end = point(p);
+        }
+        if let Some(d) = patch.distance {
+            j.distance = d.metres();
+        }
+        j.status = status_byte(JourneyStatus::Pending);
+        j.updated_at = inner.clock.now().as_millis();
+        inner.put_journey_record(op.id, &j)?;
+        drop(guard);
+        inner.flush_if_immediate()?;
+        stored(&j)
+    }
+
+    /// Sets a journey's status (the host's validation outcome).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown journey.
+    pub fn set_journey_status(
+        &self,
+        op: &Operator,
+        operator_journey_id: &OperatorJourneyId,
+        status: JourneyStatus,
+    ) -> Result<(), Error> {
+        let inner = &*self.inner;
+        let guard = inner.lock();
+        let mut j = inner
+            .get_journey(op.id, operator_journey_id.as_str())?
+            .ok_or(Error::NotFound { what: "journey" })?;
+        j.status = status_byte(status);
+        j.updated_at = inner.clock.now().as_millis();
+        inner.put_journey_record(op.id, &j)?;
+        drop(guard);
+        inner.flush_if_immediate()
+    }
+
+    /// One of the caller's journeys.
+    ///
+    /// # Errors
+    /// Storage or corruption errors.
+    pub fn journey(
+        &self,
+        op: &Operator,
+        operator_journey_id: &OperatorJourneyId,
+    ) -> Result<Option<StoredJourney>, Error> {
+        self.inner
+            .get_journey(op.id, operator_journey_id.as_str())?
+            .map(|j| stored(&j))
+            .transpose()
+    }
+}
+
+fn stored(j: &JourneyRecord) -> Result<StoredJourney, Error> {
+    let corrupt = |what: &str| Error::Corrupt {
+        record: format!("journey #{}", j.id),
+        reason: format!("invalid {what}"),
+    };
+    Ok(StoredJourney {
+        journey_id: j.id,
+        operator_journey_id: j
+            .operator_journey_id
+            .parse()
+            .map_err(|_| corrupt("operator_journey_id"))?,
+        operator_class: class_from_byte(j.operator_class).ok_or_else(|| corrupt("class"))?,
+        start_datetime: Timestamp::from_millis(j.start.datetime).ok_or_else(|| corrupt("start"))?,
+        end_datetime: Timestamp::from_millis(j.end.datetime).ok_or_else(|| corrupt("end"))?,
+        distance: j.distance,
+        status: journey_status(j).ok_or_else(|| corrupt("status"))?,
+        application: j.application.map(ApplicationId::from_bytes),
+    })
+}
+
+impl Inner {
+    pub(crate) fn get_journey(
+        &self,
+        operator: u32,
+        ojid: &str,
+    ) -> Result<Option<JourneyRecord>, Error> {
+        match self.store.get(&keys::journey_key(operator, ojid))? {
+            None => Ok(None),
+            Some(bytes) => {
+                codec::decode(&bytes, || format!("journey of operator {operator}")).map(Some)
+            }
+        }
+    }
+
+    fn put_journey_record(&self, operator: u32, j: &JourneyRecord) -> Result<(), Error> {
+        let mut batch = WriteBatch::default();
+        batch.insert(
+            &keys::journey_key(operator, &j.operator_journey_id),
+            &codec::encode(j),
+        );
+        self.store.apply(batch)
+    }
+
+    /// SPEC §4 journey eligibility (short).
+    pub(crate) fn journey_eligibility(&self, j: &JourneyRecord) -> Result<(), NotEligible> {
+        let class = class_from_byte(j.operator_class).ok_or(NotEligible::Class)?;
+        let start_at = Timestamp::from_millis(j.start.datetime).ok_or(NotEligible::Period)?;
+        fn place(p: &PointRecord) -> Place<'_> {
+            Place {
+                geo_code: p.geo_code.as_deref(),
+                lat: p.lat,
+                lon: p.lon,
+            }
+        }
+        let (start, end) = (place(&j.start), place(&j.end));
+        self.policy
+            .short_journey(class, j.distance, start_at, start, end)
+    }
+
+    /// The driver's phone, unsealed.
+    pub(crate) fn driver_phone(&self, j: &JourneyRecord) -> Result<Option<PhoneTrunc>, Error> {
+        let Some(sealed) = &j.driver_phone_sealed else {
+            return Ok(None);
+        };
+        let clear = self.keys.seal(j.id, sealed);
+        std::str::from_utf8(&clear)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map(Some)
+            .ok_or_else(|| Error::Corrupt {
+                record: format!("journey #{}", j.id),
+                reason: "driver phone cannot be unsealed".into(),
+            })
+    }
+}

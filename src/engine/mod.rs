@@ -1,0 +1,294 @@
+//! The engine: operations gluing policy, pseudonyms, the in-memory index and the store.
+
+mod applications;
+mod config;
+mod journeys;
+mod types;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub use config::{Config, Durability};
+pub use types::*;
+
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::fields::{ApplicationId, JourneyType, Timestamp};
+use crate::identity::{IdKind, Keys, Pseudonym};
+use crate::index::{Entry, MemIndex};
+use crate::policy::Policy;
+use crate::store::codec::{self, AppRecord};
+use crate::store::keys::{self, AppKind, IndexEntry};
+use crate::store::{Store, StoreOptions, WriteBatch};
+use crate::token::{PublicKey, Signer};
+
+/// The eligibility registry. Cheap to clone; all clones share one database.
+///
+/// ```
+/// use cee_eligibility::{Config, Engine, ImportRow, Operator, SimulateRequest};
+/// let engine = Engine::open(Config::temporary())?;
+/// let op = Operator::new(1, "89248032800012".parse()?);
+/// let row = ImportRow {
+///     journey_type: "long".into(),
+///     phone_trunc: "+336273488".into(),
+///     last_name_trunc: "ABC".into(),
+///     datetime: "2022-01-01T00:00:00Z".into(),
+/// };
+/// assert_eq!(engine.import(&op, &[row])?.imported, 1);
+/// let sim = engine.simulate(&op, &SimulateRequest {
+///     journey_type: "long".parse()?,
+///     phone_trunc: "06 27 34 88".parse()?,
+///     last_name_trunc: "ABC".parse()?,
+///     driving_license: None,
+///     identity_key: None,
+/// })?;
+/// assert!(!sim.is_eligible());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("durability", &self.inner.durability)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner {
+    store: Store,
+    index: MemIndex,
+    keys: Keys,
+    policy: Policy,
+    clock: Arc<dyn Clock>,
+    signer: Signer,
+    durability: Durability,
+    /// Serialises every write: checks and inserts are atomic with respect to each other.
+    write: Mutex<()>,
+}
+
+impl Engine {
+    /// Opens (or creates) the database described by `config`.
+    ///
+    /// # Errors
+    /// [`Error::MissingSecret`] for a path without a secret, [`Error::WrongSecret`] when the
+    /// database was created with another secret, [`Error::UnsupportedFormat`] for an unknown
+    /// on-disk version, [`Error::Storage`] when sled cannot open the directory, and
+    /// [`Error::Corrupt`] when a stored index entry cannot be decoded.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub fn open(config: Config) -> Result<Engine, Error> {
+        let secret = match (config.secret, &config.path) {
+            (Some(s), _) => s,
+            (None, None) => {
+                let mut s = [0u8; 32];
+                getrandom::fill(&mut s)
+                    .map_err(|e| Error::Config(format!("cannot generate a random secret: {e}")))?;
+                s
+            }
+            (None, Some(_)) => return Err(Error::MissingSecret),
+        };
+        if config.policy.start_date >= config.policy.end_date {
+            return Err(Error::Config(
+                "policy start_date must be before end_date".into(),
+            ));
+        }
+        let keys = Keys::new(&secret);
+        let store = Store::open(&StoreOptions {
+            path: config.path.as_deref(),
+            cache_capacity: config.cache_capacity,
+        })?;
+        check_meta(&store, &keys)?;
+        let index = MemIndex::new();
+        for kv in store.scan_prefix(&[keys::INDEX]) {
+            let (k, v) = kv?;
+            let e = IndexEntry::decode(&k, &v).ok_or_else(|| Error::Corrupt {
+                record: "identity index entry".into(),
+                reason: format!(
+                    "malformed key ({} bytes) or value ({} bytes)",
+                    k.len(),
+                    v.len()
+                ),
+            })?;
+            index.insert(&e.pseudonym, Entry::from_index(&e));
+        }
+        let signer = config
+            .signer
+            .unwrap_or_else(|| Signer::ed25519(keys.token_seed()));
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                store,
+                index,
+                keys,
+                policy: config.policy,
+                clock: config.clock,
+                signer,
+                durability: config.durability,
+                write: Mutex::new(()),
+            }),
+        })
+    }
+
+    /// Makes everything written so far durable.
+    ///
+    /// # Errors
+    /// When sled cannot write to disk.
+    pub fn flush(&self) -> Result<(), Error> {
+        self.inner.store.flush()
+    }
+
+    /// The key that verifies registration tokens.
+    pub fn public_key(&self) -> PublicKey {
+        self.inner.signer.public_key()
+    }
+
+    /// Does `token` sign `message` (see [`token::message`](crate::token::message))?
+    pub fn verify(&self, message: &str, token: &str) -> bool {
+        self.public_key().verify(message, token)
+    }
+
+    /// The rules in force.
+    pub fn policy(&self) -> &Policy {
+        &self.inner.policy
+    }
+
+    /// The engine's current time.
+    pub fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+}
+
+/// Checks (or, on a fresh database, writes) the format version and the secret's key check.
+fn check_meta(store: &Store, keys: &Keys) -> Result<(), Error> {
+    let format = store.get(keys::META_FORMAT)?;
+    let check = store.get(keys::META_KEYCHECK)?;
+    match (format, check) {
+        (Some(f), Some(c)) => {
+            if f.as_slice() != [keys::FORMAT_VERSION] {
+                return Err(Error::UnsupportedFormat {
+                    found: f.first().copied().unwrap_or(0),
+                    supported: keys::FORMAT_VERSION,
+                });
+            }
+            if c.as_slice() != keys.key_check() {
+                return Err(Error::WrongSecret);
+            }
+            Ok(())
+        }
+        (None, None) if store.is_empty() => {
+            let mut b = WriteBatch::default();
+            b.insert(keys::META_FORMAT, &[keys::FORMAT_VERSION]);
+            b.insert(keys::META_KEYCHECK, &keys.key_check());
+            store.apply(b)?;
+            store.flush()
+        }
+        _ => Err(Error::Corrupt {
+            record: "database metadata".into(),
+            reason: "format version or key check missing".into(),
+        }),
+    }
+}
+
+/// Index entries owned by an active application record.
+pub(crate) fn record_entries(uuid: &[u8; 16], r: &AppRecord) -> Result<Vec<IndexEntry>, Error> {
+    let journey_type =
+        keys::jt_from_byte(r.journey_type).ok_or_else(|| corrupt_app(uuid, "journey type"))?;
+    let app_kind = AppKind::from_u8(r.kind).ok_or_else(|| corrupt_app(uuid, "kind"))?;
+    let mut out = Vec::with_capacity(3);
+    let mut push = |id_kind, p: [u8; 16]| {
+        out.push(IndexEntry {
+            id_kind,
+            pseudonym: Pseudonym(p),
+            journey_type,
+            datetime: r.datetime,
+            app: *uuid,
+            app_kind,
+            operator: r.operator_id,
+        });
+    };
+    // SPEC §5 rule 2: name+phone only matches an application without identity key.
+    if r.identity_key.is_none() {
+        push(IdKind::NamePhone, r.name_phone);
+    }
+    if let Some(p) = r.license {
+        push(IdKind::License, p);
+    }
+    if let Some(p) = r.identity_key {
+        push(IdKind::IdentityKey, p);
+    }
+    Ok(out)
+}
+
+fn corrupt_app(uuid: &[u8; 16], what: &str) -> Error {
+    Error::Corrupt {
+        record: format!("application {}", ApplicationId::from_bytes(*uuid)),
+        reason: format!("invalid {what}"),
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        self.write.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn flush_if_immediate(&self) -> Result<(), Error> {
+        match self.durability {
+            Durability::Immediate => self.store.flush(),
+            Durability::Buffered => Ok(()),
+        }
+    }
+
+    fn get_app(&self, uuid: &[u8; 16]) -> Result<Option<AppRecord>, Error> {
+        match self.store.get(&keys::app_key(uuid))? {
+            None => Ok(None),
+            Some(bytes) => codec::decode(&bytes, || {
+                format!("application {}", ApplicationId::from_bytes(*uuid))
+            })
+            .map(Some),
+        }
+    }
+
+    /// Adds a record and its index entries to `batch`; returns the entries to mirror in
+    /// memory once the batch is applied.
+    fn put_app(
+        &self,
+        batch: &mut WriteBatch,
+        uuid: &[u8; 16],
+        r: &AppRecord,
+    ) -> Result<Vec<IndexEntry>, Error> {
+        batch.insert(&keys::app_key(uuid), &codec::encode(r));
+        let entries = record_entries(uuid, r)?;
+        for e in &entries {
+            batch.insert(&e.key(), &e.value());
+        }
+        Ok(entries)
+    }
+
+    fn mirror_insert(&self, entries: &[IndexEntry]) {
+        for e in entries {
+            self.index.insert(&e.pseudonym, Entry::from_index(e));
+        }
+    }
+
+    fn mirror_remove(&self, entries: &[IndexEntry]) {
+        for e in entries {
+            self.index.remove(&e.pseudonym, &e.app);
+        }
+    }
+
+    /// The most recent application blocking a candidate of type `jt` at reference date `d`,
+    /// among the given pseudonyms (SPEC §5).
+    fn most_recent_blocking(
+        &self,
+        jt: JourneyType,
+        d: Timestamp,
+        pseudonyms: &[Pseudonym],
+    ) -> Option<Entry> {
+        let th = self.policy.thresholds(jt, d);
+        pseudonyms
+            .iter()
+            .filter_map(|p| self.index.most_recent_blocking(p, jt, &th))
+            .max_by_key(|e| e.datetime)
+    }
+}

@@ -1,0 +1,195 @@
+//! The in-memory read path: every active identity index entry, by pseudonym.
+//!
+//! It mirrors the `INDEX` key family of the store exactly: built by one scan at open, and
+//! updated under the engine's write lock right after each batch is applied to sled. Readers
+//! (`simulate`) take one shard's read lock per identifier and never touch sled unless they must
+//! describe a blocking application of the caller's own.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::RwLock;
+
+use crate::fields::JourneyType;
+use crate::identity::Pseudonym;
+use crate::policy::Thresholds;
+use crate::store::keys::{AppKind, IndexEntry};
+
+const SHARDS: usize = 64;
+
+/// What the read path needs of an index entry (32 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub datetime: i64,
+    pub operator: u32,
+    flags: u8,
+    pub app: [u8; 16],
+}
+
+const LONG: u8 = 1;
+const STANDARDIZED: u8 = 2;
+
+impl Entry {
+    pub(crate) fn from_index(e: &IndexEntry) -> Self {
+        let mut flags = 0;
+        if e.journey_type == JourneyType::Long {
+            flags |= LONG;
+        }
+        if e.app_kind == AppKind::Standardized {
+            flags |= STANDARDIZED;
+        }
+        Entry {
+            datetime: e.datetime,
+            operator: e.operator,
+            flags,
+            app: e.app,
+        }
+    }
+
+    pub(crate) fn journey_type(&self) -> JourneyType {
+        if self.flags & LONG != 0 {
+            JourneyType::Long
+        } else {
+            JourneyType::Short
+        }
+    }
+
+    pub(crate) fn app_kind(&self) -> AppKind {
+        if self.flags & STANDARDIZED != 0 {
+            AppKind::Standardized
+        } else {
+            AppKind::Specific
+        }
+    }
+
+    /// SPEC §5 rules 1 and 3 (rule 2 is the lookup itself, rule 4 is absence from the index).
+    fn blocks(&self, jt: JourneyType, th: &Thresholds) -> bool {
+        self.journey_type() == jt
+            && self.datetime
+                >= match self.app_kind() {
+                    AppKind::Standardized => th.standardized_min,
+                    AppKind::Specific => th.specific_min,
+                }
+    }
+}
+
+/// Entries of one pseudonym: almost always exactly one, kept inline.
+#[derive(Debug, Clone)]
+enum Slot {
+    One(Entry),
+    Many(Vec<Entry>),
+}
+
+/// Pseudonyms are keyed-hash outputs, already uniformly distributed: hash = low 64 bits.
+#[derive(Default)]
+struct PseudonymHasher(u64);
+
+impl Hasher for PseudonymHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 = v as u64;
+    }
+}
+
+type Map = HashMap<u128, Slot, BuildHasherDefault<PseudonymHasher>>;
+
+pub(crate) struct MemIndex {
+    shards: Box<[RwLock<Map>]>,
+}
+
+fn split(p: &Pseudonym) -> (usize, u128) {
+    let k = u128::from_le_bytes(p.0);
+    // The top bits pick the shard; the map hashes the low bits.
+    ((k >> 122) as usize % SHARDS, k)
+}
+
+impl MemIndex {
+    pub(crate) fn new() -> Self {
+        MemIndex {
+            shards: (0..SHARDS).map(|_| RwLock::new(Map::default())).collect(),
+        }
+    }
+
+    pub(crate) fn insert(&self, p: &Pseudonym, e: Entry) {
+        let (s, k) = split(p);
+        let mut map = self.shards[s].write().unwrap_or_else(|e| e.into_inner());
+        match map.get_mut(&k) {
+            None => {
+                map.insert(k, Slot::One(e));
+            }
+            Some(slot) => match slot {
+                Slot::One(old) if old.app == e.app => *old = e,
+                Slot::One(old) => *slot = Slot::Many(vec![*old, e]),
+                Slot::Many(v) => match v.iter_mut().find(|x| x.app == e.app) {
+                    Some(x) => *x = e,
+                    None => v.push(e),
+                },
+            },
+        }
+    }
+
+    pub(crate) fn remove(&self, p: &Pseudonym, app: &[u8; 16]) {
+        let (s, k) = split(p);
+        let mut map = self.shards[s].write().unwrap_or_else(|e| e.into_inner());
+        let empty = match map.get_mut(&k) {
+            None => false,
+            Some(Slot::One(e)) => e.app == *app,
+            Some(Slot::Many(v)) => {
+                v.retain(|e| e.app != *app);
+                if v.len() == 1 {
+                    let only = v[0];
+                    map.insert(k, Slot::One(only));
+                }
+                false
+            }
+        };
+        if empty {
+            map.remove(&k);
+        }
+    }
+
+    /// The most recent entry of `p` that blocks a candidate of type `jt`.
+    pub(crate) fn most_recent_blocking(
+        &self,
+        p: &Pseudonym,
+        jt: JourneyType,
+        th: &Thresholds,
+    ) -> Option<Entry> {
+        let (s, k) = split(p);
+        let map = self.shards[s].read().unwrap_or_else(|e| e.into_inner());
+        match map.get(&k)? {
+            Slot::One(e) => e.blocks(jt, th).then_some(*e),
+            Slot::Many(v) => v
+                .iter()
+                .filter(|e| e.blocks(jt, th))
+                .max_by_key(|e| e.datetime)
+                .copied(),
+        }
+    }
+
+    /// Number of pseudonyms and entries held.
+    pub(crate) fn len(&self) -> (usize, usize) {
+        let mut keys = 0;
+        let mut entries = 0;
+        for shard in self.shards.iter() {
+            let map = shard.read().unwrap_or_else(|e| e.into_inner());
+            keys += map.len();
+            entries += map
+                .values()
+                .map(|s| match s {
+                    Slot::One(_) => 1,
+                    Slot::Many(v) => v.len(),
+                })
+                .sum::<usize>();
+        }
+        (keys, entries)
+    }
+}

@@ -1,0 +1,216 @@
+//! Key encoding: the only place that knows the byte layout of keys (see DESIGN.md).
+//!
+//! Every key starts with a one-byte prefix naming its family. Integers are big-endian so that
+//! sled's lexicographic order is numeric order; signed times are stored with the sign bit
+//! flipped so that order is time order across the epoch.
+
+use crate::fields::JourneyType;
+use crate::identity::{IdKind, Pseudonym};
+
+/// Database metadata (`format`, `keycheck`).
+pub(crate) const META: u8 = 0x00;
+/// Identity index entries.
+pub(crate) const INDEX: u8 = 0x01;
+/// Application records by uuid.
+pub(crate) const APP: u8 = 0x02;
+/// Import uniqueness: (operator, journey_type, name+phone pseudonym) → application uuid.
+pub(crate) const IMPORT: u8 = 0x03;
+/// Journey records by (operator, operator_journey_id).
+pub(crate) const JOURNEY: u8 = 0x04;
+/// Error journal entries by time.
+pub(crate) const JOURNAL: u8 = 0x05;
+
+/// The on-disk format this build reads and writes.
+pub(crate) const FORMAT_VERSION: u8 = 1;
+pub(crate) const META_FORMAT: &[u8] = &[META, b'f', b'o', b'r', b'm', b'a', b't'];
+pub(crate) const META_KEYCHECK: &[u8] = &[META, b'k', b'e', b'y', b'c', b'h', b'e', b'c', b'k'];
+
+/// Length of an index key.
+pub(crate) const INDEX_KEY_LEN: usize = 1 + 1 + 16 + 1 + 4 + 8 + 16;
+
+pub(crate) fn jt_byte(jt: JourneyType) -> u8 {
+    match jt {
+        JourneyType::Short => 0,
+        JourneyType::Long => 1,
+    }
+}
+
+pub(crate) fn jt_from_byte(b: u8) -> Option<JourneyType> {
+    match b {
+        0 => Some(JourneyType::Short),
+        1 => Some(JourneyType::Long),
+        _ => None,
+    }
+}
+
+fn time_bytes(ms: i64) -> [u8; 8] {
+    // Flip the sign bit: two's complement order becomes unsigned order.
+    ((ms as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn time_from_bytes(b: [u8; 8]) -> i64 {
+    (u64::from_be_bytes(b) ^ (1 << 63)) as i64
+}
+
+/// Retention bucket: calendar month index (`year * 12 + month0`) of a UTC instant, so that a
+/// purge of everything older than a month is a single range deletion per identifier.
+pub(crate) fn bucket(ms: i64) -> u32 {
+    use chrono::Datelike;
+    let d = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    u32::try_from(d.year().max(0)).unwrap_or(0) * 12 + d.month0()
+}
+
+/// Whether an application is an imported specific one or a registered standardized one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum AppKind {
+    Specific = 1,
+    Standardized = 2,
+}
+
+impl AppKind {
+    pub(crate) fn from_u8(b: u8) -> Option<Self> {
+        match b {
+            1 => Some(AppKind::Specific),
+            2 => Some(AppKind::Standardized),
+            _ => None,
+        }
+    }
+}
+
+/// One identity index entry: which application, of which kind, dated when, is reachable by
+/// which pseudonym.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IndexEntry {
+    pub id_kind: IdKind,
+    pub pseudonym: Pseudonym,
+    pub journey_type: JourneyType,
+    pub datetime: i64,
+    pub app: [u8; 16],
+    pub app_kind: AppKind,
+    pub operator: u32,
+}
+
+impl IndexEntry {
+    /// `[01][id kind][pseudonym ×16][journey_type][bucket u32 BE][datetime i64 BE^sign][uuid ×16]`
+    pub(crate) fn key(&self) -> [u8; INDEX_KEY_LEN] {
+        let mut k = [0u8; INDEX_KEY_LEN];
+        k[0] = INDEX;
+        k[1] = self.id_kind as u8;
+        k[2..18].copy_from_slice(&self.pseudonym.0);
+        k[18] = jt_byte(self.journey_type);
+        k[19..23].copy_from_slice(&bucket(self.datetime).to_be_bytes());
+        k[23..31].copy_from_slice(&time_bytes(self.datetime));
+        k[31..47].copy_from_slice(&self.app);
+        k
+    }
+
+    /// `[app kind][operator u32 BE]`
+    pub(crate) fn value(&self) -> [u8; 5] {
+        let mut v = [0u8; 5];
+        v[0] = self.app_kind as u8;
+        v[1..5].copy_from_slice(&self.operator.to_be_bytes());
+        v
+    }
+
+    /// Decodes a stored key/value pair; `None` if malformed.
+    pub(crate) fn decode(key: &[u8], value: &[u8]) -> Option<Self> {
+        let k: &[u8; INDEX_KEY_LEN] = key.try_into().ok()?;
+        let v: &[u8; 5] = value.try_into().ok()?;
+        if k[0] != INDEX {
+            return None;
+        }
+        let datetime = time_from_bytes(k[23..31].try_into().ok()?);
+        let entry = IndexEntry {
+            id_kind: IdKind::from_u8(k[1])?,
+            pseudonym: Pseudonym(k[2..18].try_into().ok()?),
+            journey_type: jt_from_byte(k[18])?,
+            datetime,
+            app: k[31..47].try_into().ok()?,
+            app_kind: AppKind::from_u8(v[0])?,
+            operator: u32::from_be_bytes(v[1..5].try_into().ok()?),
+        };
+        // The bucket is derived: a mismatch means the key was corrupted.
+        (k[19..23] == bucket(datetime).to_be_bytes()).then_some(entry)
+    }
+}
+
+/// `[02][uuid ×16]`
+pub(crate) fn app_key(uuid: &[u8; 16]) -> [u8; 17] {
+    let mut k = [0u8; 17];
+    k[0] = APP;
+    k[1..].copy_from_slice(uuid);
+    k
+}
+
+/// `[03][operator u32 BE][journey_type][name+phone pseudonym ×16]`
+pub(crate) fn import_key(operator: u32, jt: JourneyType, np: &Pseudonym) -> [u8; 22] {
+    let mut k = [0u8; 22];
+    k[0] = IMPORT;
+    k[1..5].copy_from_slice(&operator.to_be_bytes());
+    k[5] = jt_byte(jt);
+    k[6..22].copy_from_slice(&np.0);
+    k
+}
+
+/// `[04][operator u32 BE][operator_journey_id bytes]`
+pub(crate) fn journey_key(operator: u32, operator_journey_id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(5 + operator_journey_id.len());
+    k.push(JOURNEY);
+    k.extend_from_slice(&operator.to_be_bytes());
+    k.extend_from_slice(operator_journey_id.as_bytes());
+    k
+}
+
+/// `[05][time i64 BE^sign][sequence u64 BE]`
+pub(crate) fn journal_key(at: i64, seq: u64) -> [u8; 17] {
+    let mut k = [0u8; 17];
+    k[0] = JOURNAL;
+    k[1..9].copy_from_slice(&time_bytes(at));
+    k[9..17].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_order_is_byte_order() {
+        let times = [
+            i64::MIN + 1,
+            -62_167_219_200_000,
+            -1,
+            0,
+            1,
+            1_700_000_000_000,
+        ];
+        for w in times.windows(2) {
+            assert!(time_bytes(w[0]) < time_bytes(w[1]));
+            assert_eq!(time_from_bytes(time_bytes(w[0])), w[0]);
+        }
+    }
+
+    #[test]
+    fn index_entry_round_trip() {
+        let e = IndexEntry {
+            id_kind: IdKind::License,
+            pseudonym: Pseudonym([7; 16]),
+            journey_type: JourneyType::Long,
+            datetime: 1_700_000_000_123,
+            app: [3; 16],
+            app_kind: AppKind::Standardized,
+            operator: 42,
+        };
+        assert_eq!(IndexEntry::decode(&e.key(), &e.value()), Some(e));
+        let mut bad = e.key();
+        bad[20] ^= 1;
+        assert_eq!(IndexEntry::decode(&bad, &e.value()), None);
+        assert_eq!(IndexEntry::decode(&e.key()[..10], &e.value()), None);
+    }
+
+    #[test]
+    fn buckets_are_months() {
+        assert_eq!(bucket(0), 1970 * 12);
+        assert_eq!(bucket(31 * 86_400_000), 1970 * 12 + 1);
+    }
+}

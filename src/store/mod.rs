@@ -1,0 +1,107 @@
+//! Storage on sled: the only module that says `sled::`. It knows bytes, keys and records,
+//! never the rules.
+
+pub(crate) mod codec;
+pub(crate) mod keys;
+
+use std::path::Path;
+
+use crate::error::{Error, StorageError};
+
+impl From<sled::Error> for Error {
+    fn from(e: sled::Error) -> Self {
+        Error::Storage(StorageError(Box::new(e)))
+    }
+}
+
+/// An atomic group of writes, consumed by [`Store::apply`].
+#[derive(Default)]
+pub(crate) struct WriteBatch {
+    inner: sled::Batch,
+    len: usize,
+}
+
+impl WriteBatch {
+    pub(crate) fn insert(&mut self, key: &[u8], value: &[u8]) {
+        self.inner.insert(key, value);
+        self.len += 1;
+    }
+
+    pub(crate) fn remove(&mut self, key: &[u8]) {
+        self.inner.remove(key);
+        self.len += 1;
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Where the database lives and how much cache it may use.
+pub(crate) struct StoreOptions<'a> {
+    pub path: Option<&'a Path>,
+    pub cache_capacity: u64,
+}
+
+/// The sled database.
+#[derive(Clone)]
+pub(crate) struct Store {
+    db: sled::Db,
+}
+
+impl Store {
+    pub(crate) fn open(opts: &StoreOptions<'_>) -> Result<Self, Error> {
+        let cfg = sled::Config::new()
+            .cache_capacity(opts.cache_capacity)
+            .mode(sled::Mode::HighThroughput);
+        let cfg = match opts.path {
+            Some(p) => cfg.path(p),
+            None => cfg.temporary(true),
+        };
+        Ok(Store { db: cfg.open()? })
+    }
+
+    pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.db.get(key)?.map(|v| v.to_vec()))
+    }
+
+    /// Applies every write of the batch atomically (all or nothing, also across a crash).
+    pub(crate) fn apply(&self, batch: WriteBatch) -> Result<(), Error> {
+        if !batch.is_empty() {
+            self.db.apply_batch(batch.inner)?;
+        }
+        Ok(())
+    }
+
+    /// Makes everything applied so far durable.
+    pub(crate) fn flush(&self) -> Result<(), Error> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// A unique id, never handed out twice, also across restarts.
+    pub(crate) fn generate_id(&self) -> Result<u64, Error> {
+        Ok(self.db.generate_id()?)
+    }
+
+    /// Every key/value pair whose key starts with `prefix`, in key order.
+    pub(crate) fn scan_prefix(
+        &self,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), Error>> + '_ {
+        self.db.scan_prefix(prefix).map(|r| {
+            r.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                .map_err(Error::from)
+        })
+    }
+
+    /// Is the database empty (a fresh directory)?
+    pub(crate) fn is_empty(&self) -> bool {
+        self.db.is_empty()
+    }
+
+    /// Bytes used on disk.
+    pub(crate) fn size_on_disk(&self) -> Result<u64, Error> {
+        Ok(self.db.size_on_disk()?)
+    }
+}
