@@ -1,2 +1,9 @@
 //! Integration tests: one binary, one module per room.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+mod engine_journeys;
+mod engine_persistence;
+mod engine_register;
+mod engine_rules;
 mod fields;

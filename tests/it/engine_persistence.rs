@@ -1,0 +1,294 @@
+//! Reopen, secrets, format version, privacy of the files, concurrent registrations.
+
+use std::sync::{Arc, Barrier};
+
+use cee_eligibility::clock::ManualClock;
+use cee_eligibility::*;
+
+use crate::common::*;
+
+const P: &str = "+336273488";
+const LICENSE: &str = "ZQ9X7W5V3T1R2468";
+const NOW: &str = "2024-06-15T12:00:00Z";
+
+fn open(dir: &std::path::Path, secret: [u8; 32]) -> Result<Engine, Error> {
+    Engine::open(
+        Config::new(dir)
+            .secret(secret)
+            .clock(ManualClock::new(ts(NOW))),
+    )
+}
+
+#[test]
+fn everything_survives_a_reopen() -> R {
+    let dir = tempfile::tempdir()?;
+    let o = op(1);
+    let uuid = {
+        let e = open(dir.path(), [1; 32])?;
+        e.import(&o, &[row("short", P, "ABC", "2023-01-01T00:00:00Z")])?;
+        e.put_journey(
+            &o,
+            &journey(
+                "j1",
+                "+336000000",
+                "2024-06-01T08:00:00Z",
+                "2024-06-01T09:00:00Z",
+            ),
+        )?;
+        let reg = registered(e.register(
+            &o,
+            &short_req("j1", "XYZ", LICENSE, 'a', "2024-06-10T00:00:00Z"),
+        )?);
+        reg.uuid
+    };
+    let e = open(dir.path(), [1; 32])?;
+    assert!(!e.simulate(&o, &sim("short", P, "ABC"))?.is_eligible());
+    let mut q = sim("short", "+336111111", "DEF");
+    q.driving_license = Some(LICENSE.parse()?);
+    assert!(!e.simulate(&o, &q)?.is_eligible());
+    assert!(e.find(&o, &uuid)?.journey_id.is_some());
+    let stats = e.stats()?;
+    assert_eq!(
+        (stats.specific, stats.standardized, stats.journeys),
+        ((1, 0), (1, 0), 1)
+    );
+    Ok(())
+}
+
+#[test]
+fn secrets_are_checked() -> R {
+    let dir = tempfile::tempdir()?;
+    drop(open(dir.path(), [1; 32])?);
+    assert!(matches!(open(dir.path(), [2; 32]), Err(Error::WrongSecret)));
+    assert!(matches!(
+        Engine::open(Config::new(dir.path())),
+        Err(Error::MissingSecret)
+    ));
+    assert!(open(dir.path(), [1; 32]).is_ok());
+    Ok(())
+}
+
+#[test]
+fn unknown_format_version_is_refused() -> R {
+    let dir = tempfile::tempdir()?;
+    drop(open(dir.path(), [1; 32])?);
+    {
+        let db = sled::open(dir.path())?;
+        db.insert(b"\x00format", &[99u8])?;
+        db.flush()?;
+    }
+    let err = open(dir.path(), [1; 32]).unwrap_err();
+    assert!(
+        matches!(err, Error::UnsupportedFormat { found: 99, .. }),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[test]
+fn corrupt_record_is_an_error_not_a_panic() -> R {
+    let dir = tempfile::tempdir()?;
+    let o = op(1);
+    let uuid = {
+        let e = open(dir.path(), [1; 32])?;
+        let reg = registered(e.register(
+            &o,
+            &long_req(
+                P,
+                "ABC",
+                "1A",
+                'a',
+                "2024-06-01T00:00:00Z",
+                "2024-06-10T00:00:00Z",
+            ),
+        )?);
+        reg.uuid
+    };
+    {
+        let db = sled::open(dir.path())?;
+        let mut key = vec![0x02u8];
+        key.extend_from_slice(uuid.as_bytes());
+        let mut v = db.get(&key)?.unwrap().to_vec();
+        v.truncate(v.len() / 2);
+        db.insert(&key, v)?;
+        db.flush()?;
+    }
+    let e = open(dir.path(), [1; 32])?;
+    let err = e.find(&o, &uuid).unwrap_err();
+    assert!(
+        matches!(&err, Error::Corrupt { record, .. } if record.contains("application")),
+        "{err}"
+    );
+    Ok(())
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn no_identifier_is_stored_in_clear() -> R {
+    let dir = tempfile::tempdir()?;
+    let o = op(1);
+    let ik = "f44ff5364363e53da750d8b7b44fa3176ea36228c5f951a9c1e606c915093d30";
+    {
+        let e = open(dir.path(), [3; 32])?;
+        e.import(&o, &[row("long", P, "ABC", "2020-01-01T00:00:00Z")])?;
+        e.import_identity(
+            &o,
+            &[IdentityRow::Specific {
+                identity_key: ik.into(),
+                phone_trunc: P.into(),
+                last_name_trunc: "ABC".into(),
+                journey_type: "long".into(),
+                datetime: "2020-01-01T00:00:00Z".into(),
+            }],
+        )?;
+        e.put_journey(
+            &o,
+            &journey(
+                "j1",
+                "+336999999",
+                "2024-06-01T08:00:00Z",
+                "2024-06-01T09:00:00Z",
+            ),
+        )?;
+        let mut req = short_req("j1", "XYZ", LICENSE, 'a', "2024-06-10T00:00:00Z");
+        req.identity_key = ik.parse()?;
+        let _ = e.register(&o, &req)?;
+        registered(e.register(
+            &o,
+            &long_req(
+                "+336888888",
+                "XYZ",
+                "99-FOREIGN-LICENCE-42",
+                'b',
+                "2024-06-01T00:00:00Z",
+                "2024-06-10T00:00:00Z",
+            ),
+        )?);
+        e.flush()?;
+    }
+    let secrets: Vec<Vec<u8>> = vec![
+        P.as_bytes().to_vec(),
+        b"6273488".to_vec(),
+        b"+336999999".to_vec(),
+        b"6999999".to_vec(),
+        b"+336888888".to_vec(),
+        LICENSE.as_bytes().to_vec(),
+        b"99-FOREIGN-LICENCE-42".to_vec(),
+        ik.as_bytes().to_vec(),
+        "b".repeat(64).into_bytes(),
+        // Three-letter names are not searched: any 3 bytes occur by chance in binary files.
+    ];
+    let mut scanned = 0;
+    for entry in walk(dir.path())? {
+        let bytes = std::fs::read(&entry)?;
+        scanned += bytes.len();
+        for s in &secrets {
+            assert!(
+                !contains(&bytes, s),
+                "{} found in {}",
+                String::from_utf8_lossy(s),
+                entry.display()
+            );
+        }
+    }
+    assert!(scanned > 0);
+    Ok(())
+}
+
+fn walk(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let p = entry?.path();
+        if p.is_dir() {
+            out.extend(walk(&p)?);
+        } else {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+#[test]
+fn concurrent_registrations_exactly_one_per_beneficiary() -> R {
+    let (e, _) = engine_at(NOW);
+    let threads = 8;
+    let people = 40;
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (e, barrier) = (e.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let mut wins = Vec::new();
+                for p in 0..people {
+                    // Every thread: same licence for person p, its own phone, name and date.
+                    let phone = format!("+336{t}{p:05}");
+                    let dl = format!("P{p}");
+                    let date = format!("2024-05-{:02}T00:00:00Z", 1 + t);
+                    let out = e.register(
+                        &op(1 + t as u32 % 2),
+                        &long_req(&phone, "ABC", &dl, 'a', &date, "2024-06-10T00:00:00Z"),
+                    );
+                    if let Ok(RegisterOutcome::Registered(_)) = out {
+                        wins.push(p);
+                    }
+                }
+                wins
+            })
+        })
+        .collect();
+    let mut per_person = vec![0; people];
+    for h in handles {
+        for p in h.join().unwrap() {
+            per_person[p] += 1;
+        }
+    }
+    // All share identity key 'a', so in fact everyone is one beneficiary: exactly one win.
+    assert_eq!(per_person.iter().sum::<usize>(), 1, "{per_person:?}");
+    Ok(())
+}
+
+#[test]
+fn concurrent_registrations_distinct_keys() -> R {
+    let (e, _) = engine_at(NOW);
+    let threads = 8;
+    let people = 30;
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (e, barrier) = (e.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let mut wins = Vec::new();
+                for p in 0..people {
+                    let phone = format!("+336{t}{p:05}");
+                    let dl = format!("P{p}");
+                    let mut req = long_req(
+                        &phone,
+                        "ABC",
+                        &dl,
+                        'a',
+                        "2024-05-01T00:00:00Z",
+                        "2024-06-10T00:00:00Z",
+                    );
+                    req.identity_key = format!("{p:064x}").parse().unwrap();
+                    if let Ok(RegisterOutcome::Registered(_)) = e.register(&op(1), &req) {
+                        wins.push(p);
+                    }
+                }
+                wins
+            })
+        })
+        .collect();
+    let mut per_person = vec![0; people];
+    for h in handles {
+        for p in h.join().unwrap() {
+            per_person[p] += 1;
+        }
+    }
+    assert!(per_person.iter().all(|n| *n == 1), "{per_person:?}");
+    Ok(())
+}
