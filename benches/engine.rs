@@ -9,7 +9,10 @@ use cee_eligibility::{Config, Durability, Engine, ImportRow, Operator, SimulateR
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 fn people() -> usize {
-    std::env::var("CEE_BENCH_PEOPLE").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000)
+    std::env::var("CEE_BENCH_PEOPLE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000)
 }
 
 fn phone(i: usize) -> String {
@@ -18,7 +21,9 @@ fn phone(i: usize) -> String {
 
 fn name(i: usize) -> String {
     let b = |k: usize| char::from(b'A' + u8::try_from(k % 26).unwrap());
-    [b(i / 1_000_000), b(i / 26 % 26 + 7), b(i % 26)].iter().collect()
+    [b(i / 1_000_000), b(i / 26 % 26 + 7), b(i % 26)]
+        .iter()
+        .collect()
 }
 
 fn row(i: usize) -> ImportRow {
@@ -36,7 +41,12 @@ fn op() -> Operator {
 
 fn loaded(n: usize) -> Engine {
     let clock = ManualClock::new("2024-06-15T00:00:00Z".parse().unwrap());
-    let e = Engine::open(Config::temporary().clock(clock).durability(Durability::Buffered)).unwrap();
+    let e = Engine::open(
+        Config::temporary()
+            .clock(clock)
+            .durability(Durability::Buffered),
+    )
+    .unwrap();
     let rows: Vec<ImportRow> = (0..n).map(row).collect();
     for chunk in rows.chunks(1000) {
         assert_eq!(e.import(&op(), chunk).unwrap().failed, 0);
@@ -60,13 +70,25 @@ fn simulate(c: &mut Criterion) {
     let e = loaded(n);
     let o = op();
     // Hits: rows dated 2022 or 2023 (i % 8 in {6, 7}), short (i % 3 != 0): inside 3 years.
-    let hits: Vec<_> = (0..n).filter(|i| i % 8 >= 6 && i % 3 != 0).take(1024).map(|i| req(i, "short", &name(i))).collect();
+    let hits: Vec<_> = (0..n)
+        .filter(|i| i % 8 >= 6 && i % 3 != 0)
+        .take(1024)
+        .map(|i| req(i, "short", &name(i)))
+        .collect();
     // Known misses: the same people asked for the other journey type.
-    let known: Vec<_> = (0..n).filter(|i| i % 3 != 0).take(1024).map(|i| req(i, "long", &name(i))).collect();
+    let known: Vec<_> = (0..n)
+        .filter(|i| i % 3 != 0)
+        .take(1024)
+        .map(|i| req(i, "long", &name(i)))
+        .collect();
     // Unknown: a name nobody has.
     let unknown: Vec<_> = (0..1024).map(|i| req(i, "short", "Z Z")).collect();
     let mut g = c.benchmark_group("check/simulate");
-    for (id, reqs, eligible) in [("hit", &hits, false), ("miss_known", &known, true), ("miss_unknown", &unknown, true)] {
+    for (id, reqs, eligible) in [
+        ("hit", &hits, false),
+        ("miss_known", &known, true),
+        ("miss_unknown", &unknown, true),
+    ] {
         let mut k = 0;
         g.bench_function(id, |b| {
             b.iter(|| {
@@ -84,7 +106,10 @@ fn import(c: &mut Criterion) {
     let mut g = c.benchmark_group("import/batch_1000");
     g.throughput(Throughput::Elements(1000));
     g.sample_size(10);
-    for (id, durability) in [("buffered", Durability::Buffered), ("immediate", Durability::Immediate)] {
+    for (id, durability) in [
+        ("buffered", Durability::Buffered),
+        ("immediate", Durability::Immediate),
+    ] {
         let e = Engine::open(Config::temporary().durability(durability)).unwrap();
         let mut next = 0;
         g.bench_function(id, |b| {

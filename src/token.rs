@@ -126,7 +126,7 @@ impl PublicKey {
             #[cfg(feature = "rsa")]
             PublicKind::Rsa(k) => {
                 use rsa::pkcs1::EncodeRsaPublicKey;
-                let key: &rsa::RsaPublicKey = k.as_ref();
+                let key: &rsa::RsaPublicKey = (**k).as_ref();
                 key.to_pkcs1_der()
                     .map(|d| B64.encode(d.as_bytes()))
                     .unwrap_or_default()
@@ -168,5 +168,25 @@ mod tests {
         assert!(!s.public_key().verify("a/c", &t));
         assert!(!s.public_key().verify("a/b", "not base64!"));
         assert!(!s.public_key().verify("a/b", ""));
+    }
+}
+
+#[cfg(all(test, feature = "rsa"))]
+mod rsa_tests {
+    use super::*;
+
+    #[test]
+    fn rsa_round_trip() -> Result<(), Error> {
+        // A test-only key, committed on purpose: never use it for anything else.
+        let pem = include_str!("../tests/fixtures/test-rsa-2048.pem");
+        let s = Signer::rsa_pem(pem)?;
+        let t = s.sign("89248032800012/long/1A/2024-06-01T00:00:00.000Z");
+        let pk = s.public_key();
+        assert_eq!(pk.algorithm(), "rsa-pkcs1v15-sha512");
+        assert!(pk.verify("89248032800012/long/1A/2024-06-01T00:00:00.000Z", &t));
+        assert!(!pk.verify("89248032800012/long/1B/2024-06-01T00:00:00.000Z", &t));
+        assert!(!pk.to_base64().is_empty());
+        assert!(Signer::rsa_pem("not a key").is_err());
+        Ok(())
     }
 }
