@@ -7,3 +7,4 @@ mod engine_persistence;
 mod engine_register;
 mod engine_rules;
 mod fields;
+mod model;

@@ -1,0 +1,463 @@
+//! Model test: random operation sequences applied to the engine and to a tiny oracle written
+//! straight from SPEC §5–§6; they must agree after every step. `PROPTEST_CASES` sets the count.
+
+use std::time::Duration;
+
+use cee_eligibility::clock::ManualClock;
+use cee_eligibility::*;
+use proptest::prelude::*;
+
+use crate::common::*;
+
+const PHONES: [&str; 3] = ["+336000001", "+336000002", "+336000003"];
+const NAMES: [&str; 2] = ["AAA", "BBB"];
+const LICENSES: [&str; 3] = ["L1", "L2", "L3"];
+const KEYS: [char; 3] = ['a', 'b', 'c'];
+const DAY: i64 = 86_400_000;
+
+#[derive(Debug, Clone)]
+struct Person {
+    phone: usize,
+    name: usize,
+    license: usize,
+    key: usize,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Import {
+        op: u32,
+        long: bool,
+        phone: usize,
+        name: usize,
+        days_ago: i64,
+    },
+    Identity {
+        op: u32,
+        long: bool,
+        phone: usize,
+        name: usize,
+        days_ago: i64,
+        key: usize,
+    },
+    Simulate {
+        op: u32,
+        long: bool,
+        p: Person,
+        with_license: bool,
+        with_key: bool,
+    },
+    RegisterLong {
+        op: u32,
+        p: Person,
+        days_ago: i64,
+    },
+    RegisterShort {
+        op: u32,
+        p: Person,
+        days_ago: i64,
+    },
+    Delete {
+        op: u32,
+        nth: usize,
+    },
+    Advance {
+        days: u64,
+    },
+    Reopen,
+}
+
+fn person() -> impl Strategy<Value = Person> {
+    (0..3usize, 0..2usize, 0..3usize, 0..3usize).prop_map(|(phone, name, license, key)| Person {
+        phone,
+        name,
+        license,
+        key,
+    })
+}
+
+fn op_strategy() -> impl Strategy<Value = Op> {
+    let ago = 0..4000i64;
+    prop_oneof![
+        3 => (1..3u32, any::<bool>(), 0..3usize, 0..2usize, ago.clone())
+            .prop_map(|(op, long, phone, name, days_ago)| Op::Import { op, long, phone, name, days_ago }),
+        1 => (1..3u32, any::<bool>(), 0..3usize, 0..2usize, ago.clone(), 0..3usize)
+            .prop_map(|(op, long, phone, name, days_ago, key)| Op::Identity { op, long, phone, name, days_ago, key }),
+        4 => (1..3u32, any::<bool>(), person(), any::<bool>(), any::<bool>())
+            .prop_map(|(op, long, p, with_license, with_key)| Op::Simulate { op, long, p, with_license, with_key }),
+        3 => (1..3u32, person(), 0..600i64).prop_map(|(op, p, days_ago)| Op::RegisterLong { op, p, days_ago }),
+        3 => (1..3u32, person(), 0..600i64).prop_map(|(op, p, days_ago)| Op::RegisterShort { op, p, days_ago }),
+        1 => (1..3u32, 0..8usize).prop_map(|(op, nth)| Op::Delete { op, nth }),
+        1 => (0..2000u64).prop_map(|days| Op::Advance { days }),
+        1 => Just(Op::Reopen),
+    ]
+}
+
+/// An application as the oracle sees it.
+#[derive(Debug, Clone)]
+struct App {
+    uuid: Option<ApplicationId>,
+    op: u32,
+    specific: bool,
+    long: bool,
+    datetime: i64,
+    phone: usize,
+    name: usize,
+    license: Option<usize>,
+    key: Option<usize>,
+    deleted: bool,
+}
+
+#[derive(Default)]
+struct Oracle {
+    apps: Vec<App>,
+}
+
+fn years_before(t: i64, years: u32) -> i64 {
+    let d = Timestamp::from_millis(t).unwrap().to_chrono();
+    d.checked_sub_months(chrono::Months::new(years * 12))
+        .unwrap()
+        .timestamp_millis()
+}
+
+impl Oracle {
+    /// SPEC §5, written out literally: the most recent blocking application.
+    fn blocking(
+        &self,
+        long: bool,
+        d: i64,
+        phone: usize,
+        name: usize,
+        license: Option<usize>,
+        key: Option<usize>,
+    ) -> Option<&App> {
+        let p = Policy::default();
+        let tp = if long { &p.long } else { &p.short };
+        self.apps
+            .iter()
+            .filter(|e| e.long == long && !e.deleted)
+            .filter(|e| {
+                (e.key.is_none() && e.phone == phone && e.name == name)
+                    || (e.license.is_some() && e.license == license)
+                    || (e.key.is_some() && e.key == key)
+            })
+            .filter(|e| {
+                if e.specific {
+                    e.datetime >= years_before(d, tp.specific_window_years)
+                        && e.datetime >= tp.specific_after.as_millis()
+                } else {
+                    e.datetime >= years_before(d, tp.standardized_window_years)
+                }
+            })
+            .max_by_key(|e| e.datetime)
+    }
+}
+
+struct World {
+    dir: tempfile::TempDir,
+    clock: ManualClock,
+    engine: Engine,
+    oracle: Oracle,
+    journeys: u32,
+}
+
+fn open(dir: &std::path::Path, clock: &ManualClock) -> Engine {
+    Engine::open(
+        Config::new(dir)
+            .secret([5; 32])
+            .clock(clock.clone())
+            .durability(Durability::Buffered),
+    )
+    .unwrap()
+}
+
+fn check_conflict(c: &Conflict, expected: &App, caller: u32) {
+    assert_eq!(c.datetime.as_millis(), expected.datetime, "conflict date");
+    if expected.op == caller {
+        assert!(c.uuid.is_some(), "own application: uuid shown");
+        if let Some(u) = expected.uuid {
+            assert_eq!(c.uuid, Some(u));
+        }
+    } else {
+        assert_eq!(c.uuid, None, "another operator's: no uuid");
+    }
+}
+
+impl World {
+    fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::new(ts("2024-06-15T12:00:00Z"));
+        let engine = open(dir.path(), &clock);
+        World {
+            dir,
+            clock,
+            engine,
+            oracle: Oracle::default(),
+            journeys: 0,
+        }
+    }
+
+    fn now(&self) -> i64 {
+        self.engine.now().as_millis()
+    }
+
+    fn step(&mut self, step: &Op) {
+        let now = self.now();
+        match step.clone() {
+            Op::Import {
+                op,
+                long,
+                phone,
+                name,
+                days_ago,
+            } => {
+                let datetime = now - days_ago * DAY;
+                let jt = if long { "long" } else { "short" };
+                let dt = Timestamp::from_millis(datetime).unwrap().to_string();
+                let rep = self
+                    .engine
+                    .import(&op_(op), &[row(jt, PHONES[phone], NAMES[name], &dt)])
+                    .unwrap();
+                let dup = self.oracle.apps.iter().any(|a| {
+                    a.specific
+                        && !a.deleted
+                        && a.op == op
+                        && a.long == long
+                        && a.phone == phone
+                        && a.name == name
+                });
+                assert_eq!(rep.imported, usize::from(!dup), "import {step:?}");
+                if !dup {
+                    self.oracle.apps.push(App {
+                        uuid: None,
+                        op,
+                        specific: true,
+                        long,
+                        datetime,
+                        phone,
+                        name,
+                        license: None,
+                        key: None,
+                        deleted: false,
+                    });
+                }
+            }
+            Op::Identity {
+                op,
+                long,
+                phone,
+                name,
+                days_ago,
+                key,
+            } => {
+                // Target the row's real date when there is one, so that some rows do match.
+                let target = self.oracle.apps.iter().position(|a| {
+                    a.specific
+                        && !a.deleted
+                        && a.op == op
+                        && a.long == long
+                        && a.phone == phone
+                        && a.name == name
+                });
+                let datetime = match target {
+                    Some(i) if days_ago % 2 == 0 => self.oracle.apps[i].datetime,
+                    _ => now - days_ago * DAY,
+                };
+                let rep = self
+                    .engine
+                    .import_identity(
+                        &op_(op),
+                        &[IdentityRow::Specific {
+                            identity_key: KEYS[key].to_string().repeat(64),
+                            phone_trunc: PHONES[phone].into(),
+                            last_name_trunc: NAMES[name].into(),
+                            journey_type: if long { "long" } else { "short" }.into(),
+                            datetime: Timestamp::from_millis(datetime).unwrap().to_string(),
+                        }],
+                    )
+                    .unwrap();
+                let hit = target.filter(|i| {
+                    self.oracle.apps[*i].datetime == datetime && self.oracle.apps[*i].key.is_none()
+                });
+                assert_eq!(
+                    rep.imported,
+                    usize::from(hit.is_some()),
+                    "identity {step:?}"
+                );
+                if let Some(i) = hit {
+                    self.oracle.apps[i].key = Some(key);
+                }
+            }
+            Op::Simulate {
+                op,
+                long,
+                p,
+                with_license,
+                with_key,
+            } => {
+                let mut req = sim(
+                    if long { "long" } else { "short" },
+                    PHONES[p.phone],
+                    NAMES[p.name],
+                );
+                let license = with_license.then_some(p.license);
+                let key = with_key.then_some(p.key);
+                req.driving_license = license.map(|l| LICENSES[l].parse().unwrap());
+                req.identity_key = key.map(|k| crate::common::key(KEYS[k]));
+                let got = self.engine.simulate(&op_(op), &req).unwrap();
+                match (
+                    self.oracle
+                        .blocking(long, now, p.phone, p.name, license, key),
+                    got,
+                ) {
+                    (None, Simulation::Eligible) => {}
+                    (Some(e), Simulation::Blocked(c)) => check_conflict(&c, e, op),
+                    (e, got) => panic!("simulate {step:?}: oracle {e:?}, engine {got:?}"),
+                }
+            }
+            Op::RegisterLong { op, p, days_ago } => {
+                let datetime = now - days_ago * DAY;
+                let applied = Timestamp::from_millis(now - 3_600_000).unwrap().to_string();
+                let dt = Timestamp::from_millis(datetime).unwrap().to_string();
+                let req = long_req(
+                    PHONES[p.phone],
+                    NAMES[p.name],
+                    LICENSES[p.license],
+                    KEYS[p.key],
+                    &dt,
+                    &applied,
+                );
+                let out = self.engine.register(&op_(op), &req).unwrap();
+                self.expect_register(op, true, datetime, &p, out, step);
+            }
+            Op::RegisterShort { op, p, days_ago } => {
+                let end = now - days_ago * DAY;
+                self.journeys += 1;
+                let ojid = format!("j{}", self.journeys);
+                let s = Timestamp::from_millis(end - 1_800_000).unwrap().to_string();
+                let e = Timestamp::from_millis(end).unwrap().to_string();
+                self.engine
+                    .put_journey(&op_(op), &journey(&ojid, PHONES[p.phone], &s, &e))
+                    .unwrap();
+                let applied = Timestamp::from_millis(now - 3_600_000).unwrap().to_string();
+                let req = short_req(
+                    &ojid,
+                    NAMES[p.name],
+                    LICENSES[p.license],
+                    KEYS[p.key],
+                    &applied,
+                );
+                let out = self.engine.register(&op_(op), &req).unwrap();
+                let policy = Policy::default();
+                let start = end - 1_800_000;
+                if !(policy.start_date.as_millis() <= start && start < policy.end_date.as_millis())
+                {
+                    assert!(
+                        matches!(
+                            out,
+                            RegisterOutcome::Refused(Refusal::JourneyNotEligible(
+                                NotEligible::Period
+                            ))
+                        ),
+                        "{step:?}: {out:?}"
+                    );
+                    return;
+                }
+                self.expect_register(op, false, end, &p, out, step);
+            }
+            Op::Delete { op, nth } => {
+                let own: Vec<usize> = (0..self.oracle.apps.len())
+                    .filter(|i| {
+                        let a = &self.oracle.apps[*i];
+                        a.op == op && !a.deleted && a.uuid.is_some()
+                    })
+                    .collect();
+                if let Some(&i) = own.get(nth % own.len().max(1)) {
+                    self.engine
+                        .delete(&op_(op), &self.oracle.apps[i].uuid.unwrap())
+                        .unwrap();
+                    self.oracle.apps[i].deleted = true;
+                }
+            }
+            Op::Advance { days } => self.clock.advance(Duration::from_secs(days * 86_400)),
+            Op::Reopen => {
+                self.engine.flush().unwrap();
+                // Drop the old engine (releasing sled's file lock) before opening again.
+                self.engine = Engine::open(Config::temporary()).unwrap();
+                self.engine = open(self.dir.path(), &self.clock);
+            }
+        }
+    }
+
+    fn expect_register(
+        &mut self,
+        op: u32,
+        long: bool,
+        d: i64,
+        p: &Person,
+        out: RegisterOutcome,
+        step: &Op,
+    ) {
+        let now = self.now();
+        let policy = Policy::default();
+        if long && !(policy.start_date.as_millis() < d && d < policy.end_date.as_millis()) {
+            assert_eq!(
+                out,
+                RegisterOutcome::Refused(Refusal::Date(DateRule::OutsidePeriod)),
+                "{step:?}"
+            );
+            return;
+        }
+        if d >= now - 7 * DAY {
+            assert_eq!(
+                out,
+                RegisterOutcome::Refused(Refusal::Date(DateRule::TooRecent)),
+                "{step:?}"
+            );
+            return;
+        }
+        match (
+            self.oracle
+                .blocking(long, d, p.phone, p.name, Some(p.license), Some(p.key)),
+            out,
+        ) {
+            (None, RegisterOutcome::Registered(r)) => {
+                assert_eq!(r.datetime.as_millis(), d);
+                self.oracle.apps.push(App {
+                    uuid: Some(r.uuid),
+                    op,
+                    specific: false,
+                    long,
+                    datetime: d,
+                    phone: p.phone,
+                    name: p.name,
+                    license: Some(p.license),
+                    key: Some(p.key),
+                    deleted: false,
+                });
+            }
+            (Some(e), RegisterOutcome::Refused(Refusal::Conflict(c))) => check_conflict(&c, e, op),
+            (e, out) => panic!("register {step:?}: oracle {e:?}, engine {out:?}"),
+        }
+    }
+}
+
+fn op_(id: u32) -> Operator {
+    op(id)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(64),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn engine_agrees_with_oracle(ops in proptest::collection::vec(op_strategy(), 1..40)) {
+        let mut w = World::new();
+        for step in &ops {
+            w.step(step);
+        }
+    }
+}
