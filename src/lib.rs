@@ -45,3 +45,23 @@ pub use engine::{
 pub use error::{Error, FieldErrors, PathError, StorageError};
 pub use fields::*;
 pub use policy::{NotEligible, Policy, TypePolicy};
+
+/// Entry points for fuzz targets (feature `arbitrary`); not part of the API.
+#[cfg(feature = "arbitrary")]
+#[doc(hidden)]
+pub mod __fuzz {
+    /// Decodes arbitrary bytes as every stored record type.
+    pub fn decode_records(bytes: &[u8]) {
+        crate::store::codec::fuzz_decode_all(bytes);
+    }
+
+    /// Decodes arbitrary key/value bytes as an identity index entry.
+    pub fn decode_index_entry(key: &[u8], value: &[u8]) {
+        if let Some(e) = crate::store::keys::IndexEntry::decode(key, value) {
+            assert_eq!(
+                crate::store::keys::IndexEntry::decode(&e.key(), &e.value()),
+                Some(e)
+            );
+        }
+    }
+}
