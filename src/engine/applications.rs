@@ -64,33 +64,44 @@ impl Engine {
             failed: 0,
             failed_details: Vec::new(),
         };
-        let mut batch = WriteBatch::default();
-        let mut mirror = Vec::with_capacity(rows.len());
-        let mut seen = HashSet::with_capacity(rows.len());
-        let _guard = inner.lock();
-        for row in rows {
+        // Validation and hashing need no lock: do them first.
+        let mut accepted = Vec::with_capacity(rows.len());
+        let mut failed = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
             let mut errors = FieldErrors::default();
             let jt: Option<JourneyType> = field(&mut errors, "/journey_type", &row.journey_type);
             let phone: Option<PhoneTrunc> = field(&mut errors, "/phone_trunc", &row.phone_trunc);
             let name: Option<LastNameTrunc> =
                 field(&mut errors, "/last_name_trunc", &row.last_name_trunc);
             let datetime: Option<Timestamp> = field(&mut errors, "/datetime", &row.datetime);
-            let mut fail = |error: String| {
-                let mut sent = row.clone();
-                if let Some(d) = datetime {
-                    sent.datetime = d.to_string();
+            match (jt, phone, name, datetime) {
+                (Some(jt), Some(phone), Some(name), Some(datetime)) => {
+                    let np = inner.keys.name_phone(&phone, &name);
+                    accepted.push((i, row, jt, np, datetime));
                 }
-                report.failed_details.push(FailedRow { row: sent, error });
-            };
-            let (Some(jt), Some(phone), Some(name), Some(datetime)) = (jt, phone, name, datetime)
-            else {
-                fail(errors.to_string());
-                continue;
-            };
-            let np = inner.keys.name_phone(&phone, &name);
+                _ => failed.push((
+                    i,
+                    FailedRow {
+                        row: canonical_row(row, datetime),
+                        error: errors.to_string(),
+                    },
+                )),
+            }
+        }
+        let mut batch = WriteBatch::default();
+        let mut mirror = Vec::with_capacity(accepted.len());
+        let mut seen = HashSet::with_capacity(accepted.len());
+        let _guard = inner.lock();
+        for (i, row, jt, np, datetime) in accepted {
             let ik = keys::import_key(op.id, jt, &np);
             if !seen.insert(ik) || inner.store.get(&ik)?.is_some() {
-                fail("Conflict".into());
+                failed.push((
+                    i,
+                    FailedRow {
+                        row: canonical_row(row, Some(datetime)),
+                        error: "Conflict".into(),
+                    },
+                ));
                 continue;
             }
             let uuid = *ApplicationId::new_random().as_bytes();
@@ -112,6 +123,8 @@ impl Engine {
             mirror.extend(inner.put_app(&mut batch, &uuid, &record)?);
             report.imported += 1;
         }
+        failed.sort_by_key(|(i, _)| *i);
+        report.failed_details = failed.into_iter().map(|(_, f)| f).collect();
         report.failed = report.failed_details.len();
         inner.store.apply(batch)?;
         inner.mirror_insert(&mirror);
@@ -443,6 +456,15 @@ impl Engine {
         s.journal = inner.store.scan_prefix(&[keys::JOURNAL]).count() as u64;
         Ok(s)
     }
+}
+
+/// The row as sent, with its datetime in canonical form when it parsed.
+fn canonical_row(row: &ImportRow, datetime: Option<Timestamp>) -> ImportRow {
+    let mut sent = row.clone();
+    if let Some(d) = datetime {
+        sent.datetime = d.to_string();
+    }
+    sent
 }
 
 pub(crate) fn journey_status(j: &JourneyRecord) -> Option<JourneyStatus> {
