@@ -123,6 +123,7 @@ impl Engine {
             mirror.extend(inner.put_app(&mut batch, &uuid, &record)?);
             report.imported += 1;
         }
+        tracing::debug!(imported = report.imported, "import checked");
         failed.sort_by_key(|(i, _)| *i);
         report.failed_details = failed.into_iter().map(|(_, f)| f).collect();
         report.failed = report.failed_details.len();
@@ -307,6 +308,12 @@ impl Engine {
         let jt = req.journey_type();
         let guard = inner.lock();
         let outcome = inner.register_locked(op, req)?;
+        match &outcome {
+            RegisterOutcome::Registered(_) => tracing::debug!("registered"),
+            RegisterOutcome::Refused(r) => {
+                tracing::debug!(refusal = ?RefusalKind::from(r), "refused")
+            }
+        }
         if let RegisterOutcome::Refused(refusal) = &outcome {
             let (kind, application) = match refusal {
                 Refusal::Date(_) => (JournalKind::Date, None),
@@ -455,6 +462,24 @@ impl Engine {
         s.journeys = inner.store.scan_prefix(&[keys::JOURNEY]).count() as u64;
         s.journal = inner.store.scan_prefix(&[keys::JOURNAL]).count() as u64;
         Ok(s)
+    }
+}
+
+/// A refusal without its details, for logs.
+#[derive(Debug)]
+enum RefusalKind {
+    Date,
+    NotFound,
+    Conflict,
+}
+
+impl From<&Refusal> for RefusalKind {
+    fn from(r: &Refusal) -> Self {
+        match r {
+            Refusal::Date(_) => RefusalKind::Date,
+            Refusal::Conflict(_) => RefusalKind::Conflict,
+            _ => RefusalKind::NotFound,
+        }
     }
 }
 

@@ -8,3 +8,4 @@ mod engine_register;
 mod engine_rules;
 mod fields;
 mod model;
+mod privacy_logs;

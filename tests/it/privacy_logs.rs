@@ -1,0 +1,90 @@
+//! Logs at `trace` level never contain an identifier (SPEC §3).
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use tracing_subscriber::fmt::format::FmtSpan;
+
+use crate::common::*;
+
+#[derive(Clone, Default)]
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn trace_logs_hold_no_identifier() -> R {
+    let sink = Sink::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(FmtSpan::FULL)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let ik = "f44ff5364363e53da750d8b7b44fa3176ea36228c5f951a9c1e606c915093d30";
+    tracing::subscriber::with_default(subscriber, || -> R {
+        let (e, _) = engine_at("2024-06-15T12:00:00Z");
+        let o = op(1);
+        e.import(
+            &o,
+            &[
+                row("long", "+336273488", "QXZ", "2020-01-01T00:00:00Z"),
+                row("long", "bip", "QXZ", "x"),
+            ],
+        )?;
+        let mut q = sim("long", "+336273488", "QXZ");
+        q.driving_license = Some("ZQ9X7W5V3T1R2468".parse()?);
+        q.identity_key = Some(ik.parse()?);
+        let _ = e.simulate(&o, &q)?;
+        let mut req = long_req(
+            "+336273488",
+            "QXZ",
+            "ZQ9X7W5V3T1R2468",
+            'a',
+            "2024-06-01T00:00:00Z",
+            "2024-06-10T00:00:00Z",
+        );
+        req.identity_key = ik.parse()?;
+        let _ = e.register(&o, &req)?;
+        e.put_journey(
+            &o,
+            &journey(
+                "j1",
+                "+336999999",
+                "2024-06-01T08:00:00Z",
+                "2024-06-01T09:00:00Z",
+            ),
+        )?;
+        let _ = e.register(
+            &o,
+            &short_req("j1", "QXZ", "ZQ9X7W5V3T1R2468", 'b', "2024-06-10T00:00:00Z"),
+        )?;
+        Ok(())
+    })?;
+    let logs = String::from_utf8(sink.0.lock().unwrap().clone())?;
+    assert!(
+        logs.contains("register") && logs.contains("operator=1"),
+        "spans were recorded: {logs}"
+    );
+    for secret in [
+        "+336273488",
+        "6273488",
+        "QXZ",
+        "ZQ9X7W5V3T1R2468",
+        ik,
+        "+336999999",
+        &"a".repeat(64),
+    ] {
+        assert!(!logs.contains(secret), "{secret} leaked into logs:\n{logs}");
+    }
+    Ok(())
+}
