@@ -1,2 +1,3 @@
 //! Integration tests: one binary, one module per room.
+mod api;
 mod fields;
