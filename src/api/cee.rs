@@ -52,12 +52,12 @@ fn checker<T: FromStr<Err = FieldError>>(s: &str) -> Result<(), &'static str> {
 }
 
 /// How to read one kind of flat import row: its string fields, in error order.
-struct RowShape {
-    fields: &'static [(&'static str, Check)],
+struct RowShape<const N: usize> {
+    fields: [(&'static str, Check); N],
 }
 
-const IMPORT_ROW: RowShape = RowShape {
-    fields: &[
+const IMPORT_ROW: RowShape<4> = RowShape {
+    fields: [
         ("journey_type", checker::<JourneyType>),
         ("phone_trunc", checker::<PhoneTrunc>),
         ("last_name_trunc", checker::<LastNameTrunc>),
@@ -65,23 +65,25 @@ const IMPORT_ROW: RowShape = RowShape {
     ],
 };
 
+const TYPE_ERR: &str = "must be either standardized or specific";
+
 fn check_type(s: &str) -> Result<(), &'static str> {
     match s {
         "standardized" | "specific" => Ok(()),
-        _ => Err("must be either standardized or specific"),
+        _ => Err(TYPE_ERR),
     }
 }
 
-const STANDARDIZED_ROW: RowShape = RowShape {
-    fields: &[
+const STANDARDIZED_ROW: RowShape<3> = RowShape {
+    fields: [
         ("cee_application_type", check_type),
         ("cee_application_uuid", checker::<ApplicationId>),
         ("identity_key", checker::<IdentityKey>),
     ],
 };
 
-const SPECIFIC_ROW: RowShape = RowShape {
-    fields: &[
+const SPECIFIC_ROW: RowShape<6> = RowShape {
+    fields: [
         ("cee_application_type", check_type),
         ("identity_key", checker::<IdentityKey>),
         ("phone_trunc", checker::<PhoneTrunc>),
@@ -93,8 +95,8 @@ const SPECIFIC_ROW: RowShape = RowShape {
 
 /// A row whose type is not known: only its type is checked, the fields of both kinds are let
 /// through unchecked.
-const UNTYPED_ROW: RowShape = RowShape {
-    fields: &[("cee_application_type", check_type)],
+const UNTYPED_ROW: RowShape<1> = RowShape {
+    fields: [("cee_application_type", check_type)],
 };
 const IDENTITY_FIELDS: [&str; 7] = [
     "cee_application_type",
@@ -106,7 +108,7 @@ const IDENTITY_FIELDS: [&str; 7] = [
     "datetime",
 ];
 
-impl RowShape {
+impl<const N: usize> RowShape<N> {
     /// The row's fields as strings, in order; or, when a field is missing or not a string or an
     /// unknown property is present, the failed row to report (the row as sent, `datetime`
     /// canonical when it parses, and an `error` naming every problem).
@@ -114,19 +116,14 @@ impl RowShape {
         &self,
         row: &'a Map<String, Value>,
         tolerated: &[&str],
-    ) -> Result<Vec<&'a str>, Value> {
-        let strings: Vec<Option<&str>> = self
-            .fields
-            .iter()
-            .map(|(k, _)| row.get(*k).and_then(Value::as_str))
-            .collect();
+    ) -> Result<[&'a str; N], Value> {
+        let strings: [Option<&'a str>; N] =
+            self.fields.map(|(k, _)| row.get(k).and_then(Value::as_str));
         let unknown = row
             .keys()
             .any(|k| !self.fields.iter().any(|(f, _)| f == k) && !tolerated.contains(&k.as_str()));
-        if !unknown && tolerated.is_empty() {
-            if let Some(all) = strings.iter().copied().collect::<Option<Vec<&str>>>() {
-                return Ok(all);
-            }
+        if !unknown && tolerated.is_empty() && strings.iter().all(Option::is_some) {
+            return Ok(strings.map(Option::unwrap_or_default));
         }
         let mut e = FieldErrors::default();
         for ((key, check), s) in self.fields.iter().zip(&strings) {
@@ -212,12 +209,12 @@ pub(super) fn import(engine: &Engine, op: &Operator, v: &Value) -> Handled {
     let mut refused = Vec::with_capacity(rows.len());
     for row in rows {
         match IMPORT_ROW.read(row, &[]) {
-            Ok(f) => {
+            Ok([journey_type, phone_trunc, last_name_trunc, datetime]) => {
                 sent.push(ImportRow {
-                    journey_type: f[0].to_owned(),
-                    phone_trunc: f[1].to_owned(),
-                    last_name_trunc: f[2].to_owned(),
-                    datetime: f[3].to_owned(),
+                    journey_type: journey_type.to_owned(),
+                    phone_trunc: phone_trunc.to_owned(),
+                    last_name_trunc: last_name_trunc.to_owned(),
+                    datetime: datetime.to_owned(),
                 });
                 refused.push(None);
             }
@@ -248,34 +245,32 @@ pub(super) fn import(engine: &Engine, op: &Operator, v: &Value) -> Handled {
 }
 
 fn identity_row(row: &Map<String, Value>) -> Result<IdentityRow, Value> {
-    let s = |i: usize, f: &[&str]| f.get(i).copied().unwrap_or_default().to_owned();
     match row.get("cee_application_type").and_then(Value::as_str) {
         Some("standardized") => {
-            STANDARDIZED_ROW
-                .read(row, &[])
-                .map(|f| IdentityRow::Standardized {
-                    cee_application_uuid: s(1, &f),
-                    identity_key: s(2, &f),
-                })
+            let [_, uuid, key] = STANDARDIZED_ROW.read(row, &[])?;
+            Ok(IdentityRow::Standardized {
+                cee_application_uuid: uuid.to_owned(),
+                identity_key: key.to_owned(),
+            })
         }
-        Some("specific") => SPECIFIC_ROW.read(row, &[]).map(|f| IdentityRow::Specific {
-            identity_key: s(1, &f),
-            phone_trunc: s(2, &f),
-            last_name_trunc: s(3, &f),
-            journey_type: s(4, &f),
-            datetime: s(5, &f),
-        }),
-        _ => match UNTYPED_ROW.read(row, &IDENTITY_FIELDS[1..]) {
-            // Unreachable: a row without a valid type always fails its type check.
-            Ok(_) => Err(failed_row(
+        Some("specific") => {
+            let [_, key, phone, name, jt, datetime] = SPECIFIC_ROW.read(row, &[])?;
+            Ok(IdentityRow::Specific {
+                identity_key: key.to_owned(),
+                phone_trunc: phone.to_owned(),
+                last_name_trunc: name.to_owned(),
+                journey_type: jt.to_owned(),
+                datetime: datetime.to_owned(),
+            })
+        }
+        // Without a valid type only the type is checked (and it fails): the fields of both
+        // kinds are tolerated, anything else is unknown.
+        _ => UNTYPED_ROW.read(row, &IDENTITY_FIELDS[1..]).and_then(|_| {
+            Err(failed_row(
                 row,
-                &one_error(
-                    "/cee_application_type",
-                    "must be either standardized or specific",
-                ),
-            )),
-            Err(failed) => Err(failed),
-        },
+                &one_error("/cee_application_type", TYPE_ERR),
+            ))
+        }),
     }
 }
 

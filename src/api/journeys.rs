@@ -85,15 +85,22 @@ fn read_incentives(
         };
         let idx = o
             .required("index", e)
-            .and_then(|v| index(v, &o.path_of("index"), e));
-        let amount = o.req_number("amount", e);
+            .and_then(|v| index(v, &o.path_of("index"), e))
+            .and_then(|i| {
+                check(
+                    Incentive::new(i, 0.0, stand_in).map(|_| i),
+                    &o.path_of("index"),
+                    e,
+                )
+            });
+        let amount = o.req_number("amount", e).and_then(|a| {
+            check(
+                Incentive::new(0, a, stand_in).map(|_| a),
+                &o.path_of("amount"),
+                e,
+            )
+        });
         let siret = o.req::<Siret>("siret", e);
-        if let Some(idx) = idx {
-            check(Incentive::new(idx, 0.0, stand_in), &o.path_of("index"), e);
-        }
-        if let Some(amount) = amount {
-            check(Incentive::new(0, amount, stand_in), &o.path_of("amount"), e);
-        }
         o.finish(e);
         if let (Some(idx), Some(amount), Some(siret)) = (idx, amount, siret) {
             if let Ok(inc) = Incentive::new(idx, amount, siret) {

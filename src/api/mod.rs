@@ -81,6 +81,29 @@ use path::{NoRoute, Route};
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// The façade: routes requests to an [`Engine`]. Cheap to clone; clones share the engine.
+///
+/// Give [`Api::handle`] the authenticated operator, the method, the path as received and the
+/// raw body; write out the [`Response`] it returns.
+///
+/// ```
+/// use cee_eligibility::api::Api;
+/// use cee_eligibility::{Config, Engine, Operator};
+///
+/// let api = Api::new(Engine::open(Config::temporary())?);
+/// let op = Operator::new(1, "89248032800012".parse()?);
+/// let journey = br#"{"operator_journey_id": "j-1", "operator_class": "C",
+///     "start": {"datetime": "2024-05-01T08:00:00+02:00", "lat": 48.85, "lon": 2.35},
+///     "end": {"datetime": "2024-05-01T08:30:00+02:00", "lat": 48.80, "lon": 2.12},
+///     "distance": 20000, "incentives": [], "driver": {"phone": "+33627348812"}}"#;
+/// let r = api.handle(Some(&op), "POST", "/v3/journeys", journey);
+/// assert_eq!((r.status, r.body_bytes()), (201, br#"{"operator_journey_id":"j-1"}"#.to_vec()));
+///
+/// assert_eq!(api.handle(Some(&op), "POST", "/v3/journeys", journey).status, 409);
+/// assert_eq!(api.handle(None, "POST", "/v3/journeys", journey).status, 403);
+/// assert_eq!(api.handle(Some(&op), "GET", "/v3/journeys", b"").status, 405);
+/// assert_eq!(api.handle(Some(&op), "GET", "/v3/nowhere", b"").status, 404);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Api {
     engine: Engine,

@@ -141,3 +141,17 @@ fn response_body_bytes() {
     );
     assert_eq!((r.status, r.body_bytes()), (200, Vec::new()));
 }
+
+#[test]
+fn api_is_clone_send_sync() {
+    fn check<T: Clone + Send + Sync + std::fmt::Debug>() {}
+    check::<Api>();
+    check::<Response>();
+    let fx = Fx::new();
+    let api = fx.api.clone();
+    let op = fx.op.clone();
+    let r = std::thread::spawn(move || api.handle(Some(&op), "GET", "/nowhere", b"").status)
+        .join()
+        .unwrap();
+    assert_eq!(r, 404);
+}
