@@ -117,8 +117,9 @@ impl<const N: usize> RowShape<N> {
         row: &'a Map<String, Value>,
         tolerated: &[&str],
     ) -> Result<[&'a str; N], Value> {
-        let strings: [Option<&'a str>; N] =
-            self.fields.map(|(k, _)| row.get(k).and_then(Value::as_str));
+        let strings: [Option<&'a str>; N] = self
+            .fields
+            .map(|(k, _)| present(row, k).and_then(Value::as_str));
         let unknown = row
             .keys()
             .any(|k| !self.fields.iter().any(|(f, _)| f == k) && !tolerated.contains(&k.as_str()));
@@ -128,7 +129,7 @@ impl<const N: usize> RowShape<N> {
         let mut e = FieldErrors::default();
         for ((key, check), s) in self.fields.iter().zip(&strings) {
             let path = join("", key);
-            match (row.get(*key), s) {
+            match (present(row, key), s) {
                 (None, _) => e.push(path, "is required"),
                 (Some(_), Some(s)) => {
                     if let Err(m) = check(s) {
@@ -150,6 +151,11 @@ impl<const N: usize> RowShape<N> {
         }
         Err(failed_row(row, &e))
     }
+}
+
+/// A field's value; `null` is the same as absent.
+fn present<'a>(row: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    row.get(key).filter(|v| !v.is_null())
 }
 
 /// A row as sent, `datetime` canonical when it parses, plus `error`.

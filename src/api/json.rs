@@ -4,7 +4,8 @@
 //! schemas), so errors come out in a stable order; unknown properties are reported last, sorted
 //! by name. A handler asks for every field it knows, then calls [`Obj::finish`]. Required
 //! getters push an error whenever they return `None`, so "some required field is `None`"
-//! implies "`errors` is not empty".
+//! implies "`errors` is not empty". A known field set to `null` counts as absent (clients that
+//! serialize an empty `Option` as `null` are common); an unknown one is still unknown.
 
 use std::str::FromStr;
 
@@ -86,15 +87,15 @@ impl<'a> Obj<'a> {
         join(&self.path, key)
     }
 
-    /// The raw value of `key`, marking it as known.
+    /// The raw value of `key`, marking it as known. `null` is the same as absent.
     pub(super) fn get(&mut self, key: &'static str) -> Option<&'a Value> {
         self.known.push(key);
-        self.map.get(key)
+        self.map.get(key).filter(|v| !v.is_null())
     }
 
-    /// Whether `key` is present (without marking it known).
+    /// Whether `key` is present and not `null` (without marking it known).
     pub(super) fn has(&self, key: &str) -> bool {
-        self.map.contains_key(key)
+        self.map.get(key).is_some_and(|v| !v.is_null())
     }
 
     /// A required value of any JSON type.
@@ -161,7 +162,7 @@ impl<'a> Obj<'a> {
     /// Marks `key` as forbidden here: its presence is an error saying `why`.
     pub(super) fn forbid(&mut self, key: &'static str, why: &str, e: &mut FieldErrors) {
         self.known.push(key);
-        if self.map.contains_key(key) {
+        if self.has(key) {
             e.push(self.path_of(key), format!("must not be present {why}"));
         }
     }

@@ -43,7 +43,8 @@
 //!   deeper than serde_json's recursion limit (128) are 400.
 //! * **Closed objects.** An unknown property is `"/foo: must not be present"`; a missing one
 //!   `"/phone_trunc: is required"`; a wrong JSON type `"/lat: must be a number, not a string"`.
-//!   `null` is a wrong type, not an absent field. Errors come in the order of the public
+//!   A known field set to `null` counts as absent (so an optional one may be `null`; a
+//!   required one is "is required"). Errors come in the order of the public
 //!   registry's schemas (simulate: `last_name_trunc`, `phone_trunc`, `journey_type`, …), then
 //!   unknown properties sorted by name. Nested fields have nested paths (`/start/lat`,
 //!   `/incentives/0/amount`); the body itself is `/`.

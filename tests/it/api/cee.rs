@@ -106,20 +106,20 @@ fn every_field_error_together_in_a_stable_order() {
         "journey_type": 1,
         "phone_trunc": "bip",
         "driving_license": "bip",
-        "identity_key": null,
+        "identity_key": 7,
         "aaa": [],
     });
     let expected = "/last_name_trunc: is required, \
         /phone_trunc: must be a valid truncated phone number, \
         /journey_type: must be a string, not a number, \
         /driving_license: must be a valid driving license number, \
-        /identity_key: must be a string, not null, \
+        /identity_key: must be a string, not a number, \
         /aaa: must not be present, /zzz: must not be present";
     let data = invalid(&fx.call("POST", "/policies/cee/simulate", &body));
     assert_eq!(data.split(", /").count(), 7, "{data}");
     assert_eq!(data, expected);
     // Stable: the same body in another key order gives the same answer.
-    let text = r#"{"aaa": [], "identity_key": null, "driving_license": "bip", "phone_trunc": "bip", "journey_type": 1, "zzz": true}"#;
+    let text = r#"{"aaa": [], "identity_key": 7, "driving_license": "bip", "phone_trunc": "bip", "journey_type": 1, "zzz": true}"#;
     let r = fx.raw(
         Some(&fx.op),
         "POST",
@@ -259,4 +259,35 @@ fn find_with_a_bad_uuid_is_400_and_delete_is_404() {
         &Value::Null,
     );
     assert_eq!(r.status, 404);
+}
+
+#[test]
+fn null_is_absent() {
+    let fx = Fx::new();
+    let mut body = sim(&person(1), "long");
+    body["driving_license"] = Value::Null;
+    body["identity_key"] = Value::Null;
+    assert_eq!(fx.call("POST", "/policies/cee/simulate", &body).status, 200);
+    body["phone_trunc"] = Value::Null;
+    body["nope"] = Value::Null;
+    assert_eq!(
+        invalid(&fx.call("POST", "/policies/cee/simulate", &body)),
+        "/phone_trunc: is required, /nope: must not be present"
+    );
+    let row = json!({"journey_type": "long", "phone_trunc": null, "last_name_trunc": "ABC",
+                     "datetime": "2022-01-01T00:00:00Z"});
+    let b = fx
+        .call("POST", "/policies/cee/import", &json!([row]))
+        .body
+        .unwrap();
+    assert_eq!(b["failed_details"][0]["error"], "/phone_trunc: is required");
+    assert_eq!(b["failed_details"][0]["phone_trunc"], Value::Null);
+    let mut j = journey("j1", "2024-05-01T08:00:00Z", &person(1));
+    j["operator_trip_id"] = Value::Null;
+    j["start"]["geo_code"] = Value::Null;
+    j["driver"]["phone"] = Value::Null;
+    fx.journey(&j);
+    let mut r = short("j1", &person(1));
+    r["phone_trunc"] = Value::Null;
+    assert_eq!(fx.call("POST", "/policies/cee", &r).status, 201);
 }
