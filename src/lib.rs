@@ -10,10 +10,10 @@
 //! use cee_eligibility::{Config, Engine, ImportRow, Operator, SimulateRequest};
 //! let engine = Engine::open(Config::temporary())?;
 //! let op = Operator::new(1, "89248032800012".parse()?);
-//! let row = ImportRow { journey_type: "short".into(), phone_trunc: "+336273488".into(),
+//! let row = ImportRow { journey_type: "long".into(), phone_trunc: "+336273488".into(),
 //!                       last_name_trunc: "ABC".into(), datetime: "2022-06-01T00:00:00Z".into() };
 //! engine.import(&op, &[row])?;
-//! let req = SimulateRequest { journey_type: "short".parse()?, phone_trunc: "+336273488".parse()?,
+//! let req = SimulateRequest { journey_type: "long".parse()?, phone_trunc: "+336273488".parse()?,
 //!                             last_name_trunc: "ABC".parse()?, driving_license: None, identity_key: None };
 //! assert!(!engine.simulate(&op, &req)?.is_eligible());
 //! # Ok::<(), Box<dyn std::error::Error>>(())

@@ -68,10 +68,8 @@ fn normalise(input: &str) -> Option<String> {
         Some(format!("+{digits}"))
     } else if let Some(rest) = digits.strip_prefix("00") {
         Some(format!("+{rest}"))
-    } else if let Some(rest) = digits.strip_prefix('0') {
-        Some(format!("+33{rest}"))
     } else {
-        None
+        digits.strip_prefix('0').map(|rest| format!("+33{rest}"))
     }
 }
 

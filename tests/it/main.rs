@@ -1,6 +1,8 @@
 //! Integration tests: one binary, one module per room.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+#[cfg(feature = "api")]
+mod api;
 mod common;
 mod engine_journeys;
 mod engine_persistence;

@@ -1,0 +1,515 @@
+//! The `/policies/cee…` routes.
+
+use std::str::FromStr;
+
+use serde_json::{json, Map, Value};
+
+use super::json::{join, kind, Obj};
+use super::{one_error, path, Response};
+use crate::engine::{
+    Conflict, Engine, FailedRow, IdentityRow, ImportRow, Operator, Refusal, RegisterKind,
+    RegisterOutcome, RegisterRequest, SimulateRequest, Simulation,
+};
+use crate::error::FieldErrors;
+use crate::fields::{
+    ApplicationId, DrivingLicense, FieldError, IdentityKey, JourneyType, LastNameTrunc,
+    OperatorJourneyId, PhoneTrunc, Timestamp,
+};
+
+type Handled = Result<Response, Response>;
+
+/// Most rows of one import call (SPEC §6).
+const MAX_ROWS: usize = 1000;
+
+/// The body of an import: an array of 1 to 1000 objects.
+fn batch(v: &Value) -> Result<Vec<&Map<String, Value>>, Response> {
+    let shape = "must be an array of 1 to 1000 objects";
+    let Value::Array(items) = v else {
+        return Err(Response::invalid(one_error("/", shape)));
+    };
+    if !(1..=MAX_ROWS).contains(&items.len()) {
+        return Err(Response::invalid(one_error("/", shape)));
+    }
+    let mut e = FieldErrors::default();
+    let mut rows = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        if let Some(o) = Obj::new(item, &format!("/{i}"), &mut e) {
+            rows.push(o.into_map());
+        }
+    }
+    if e.is_empty() {
+        Ok(rows)
+    } else {
+        Err(Response::invalid(e))
+    }
+}
+
+/// Checks a string with a field type's `FromStr`, returning its error message.
+type Check = fn(&str) -> Result<(), &'static str>;
+
+fn checker<T: FromStr<Err = FieldError>>(s: &str) -> Result<(), &'static str> {
+    s.parse::<T>().map(drop).map_err(|e| e.expected())
+}
+
+/// How to read one kind of flat import row: its string fields, in error order.
+struct RowShape<const N: usize> {
+    fields: [(&'static str, Check); N],
+}
+
+const IMPORT_ROW: RowShape<4> = RowShape {
+    fields: [
+        ("journey_type", checker::<JourneyType>),
+        ("phone_trunc", checker::<PhoneTrunc>),
+        ("last_name_trunc", checker::<LastNameTrunc>),
+        ("datetime", checker::<Timestamp>),
+    ],
+};
+
+const TYPE_ERR: &str = "must be either standardized or specific";
+
+fn check_type(s: &str) -> Result<(), &'static str> {
+    match s {
+        "standardized" | "specific" => Ok(()),
+        _ => Err(TYPE_ERR),
+    }
+}
+
+const STANDARDIZED_ROW: RowShape<3> = RowShape {
+    fields: [
+        ("cee_application_type", check_type),
+        ("cee_application_uuid", checker::<ApplicationId>),
+        ("identity_key", checker::<IdentityKey>),
+    ],
+};
+
+const SPECIFIC_ROW: RowShape<6> = RowShape {
+    fields: [
+        ("cee_application_type", check_type),
+        ("identity_key", checker::<IdentityKey>),
+        ("phone_trunc", checker::<PhoneTrunc>),
+        ("last_name_trunc", checker::<LastNameTrunc>),
+        ("journey_type", checker::<JourneyType>),
+        ("datetime", checker::<Timestamp>),
+    ],
+};
+
+/// A row whose type is not known: only its type is checked, the fields of both kinds are let
+/// through unchecked.
+const UNTYPED_ROW: RowShape<1> = RowShape {
+    fields: [("cee_application_type", check_type)],
+};
+const IDENTITY_FIELDS: [&str; 7] = [
+    "cee_application_type",
+    "cee_application_uuid",
+    "identity_key",
+    "phone_trunc",
+    "last_name_trunc",
+    "journey_type",
+    "datetime",
+];
+
+impl<const N: usize> RowShape<N> {
+    /// The row's fields as strings, in order; or, when a field is missing or not a string or an
+    /// unknown property is present, the failed row to report (the row as sent, `datetime`
+    /// canonical when it parses, and an `error` naming every problem).
+    fn read<'a>(
+        &self,
+        row: &'a Map<String, Value>,
+        tolerated: &[&str],
+    ) -> Result<[&'a str; N], Value> {
+        let strings: [Option<&'a str>; N] = self
+            .fields
+            .map(|(k, _)| present(row, k).and_then(Value::as_str));
+        let unknown = row
+            .keys()
+            .any(|k| !self.fields.iter().any(|(f, _)| f == k) && !tolerated.contains(&k.as_str()));
+        if !unknown && tolerated.is_empty() && strings.iter().all(Option::is_some) {
+            return Ok(strings.map(Option::unwrap_or_default));
+        }
+        let mut e = FieldErrors::default();
+        for ((key, check), s) in self.fields.iter().zip(&strings) {
+            let path = join("", key);
+            match (present(row, key), s) {
+                (None, _) => e.push(path, "is required"),
+                (Some(_), Some(s)) => {
+                    if let Err(m) = check(s) {
+                        e.push(path, m);
+                    }
+                }
+                (Some(v), None) => e.push(path, format!("must be a string, not {}", kind(v))),
+            }
+        }
+        let mut unknown: Vec<&String> = row
+            .keys()
+            .filter(|k| {
+                !self.fields.iter().any(|(f, _)| f == k) && !tolerated.contains(&k.as_str())
+            })
+            .collect();
+        unknown.sort();
+        for k in unknown {
+            e.push(join("", k), "must not be present");
+        }
+        Err(failed_row(row, &e))
+    }
+}
+
+/// A field's value; `null` is the same as absent.
+fn present<'a>(row: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    row.get(key).filter(|v| !v.is_null())
+}
+
+/// A row as sent, `datetime` canonical when it parses, plus `error`.
+fn failed_row(row: &Map<String, Value>, e: &FieldErrors) -> Value {
+    let mut echo = row.clone();
+    if let Some(Value::String(d)) = echo.get_mut("datetime") {
+        if let Ok(t) = d.parse::<Timestamp>() {
+            *d = t.to_string();
+        }
+    }
+    echo.insert("error".into(), Value::String(e.to_string()));
+    Value::Object(echo)
+}
+
+/// Merges the engine's failed rows with the rows the façade refused itself, in row order.
+///
+/// Refused rows were sent to the engine as `placeholder`, which always fails and is echoed
+/// unchanged. The engine reports failures in row order, so the k-th failure echoing the
+/// placeholder is the k-th row sent as the placeholder — a refused row, or a row that really
+/// was the placeholder (then the engine's report stands).
+fn merge_failures<R: PartialEq>(
+    sent: &[R],
+    placeholder: &R,
+    refused: &mut [Option<Value>],
+    failed: &[FailedRow<R>],
+    render: impl Fn(&FailedRow<R>) -> Value,
+) -> Vec<Value> {
+    let mut slots = sent
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| *r == placeholder)
+        .map(|(i, _)| i);
+    failed
+        .iter()
+        .map(|f| {
+            if f.row == *placeholder {
+                if let Some(v) = slots.next().and_then(|i| refused.get_mut(i)?.take()) {
+                    return v;
+                }
+            }
+            render(f)
+        })
+        .collect()
+}
+
+fn report(status: u16, imported: usize, details: Vec<Value>) -> Response {
+    Response::new(
+        status,
+        json!({ "imported": imported, "failed": details.len(), "failed_details": details }),
+    )
+}
+
+/// `POST /policies/cee/import`.
+pub(super) fn import(engine: &Engine, op: &Operator, v: &Value) -> Handled {
+    let rows = batch(v)?;
+    let mut sent = Vec::with_capacity(rows.len());
+    let mut refused = Vec::with_capacity(rows.len());
+    for row in rows {
+        match IMPORT_ROW.read(row, &[]) {
+            Ok([journey_type, phone_trunc, last_name_trunc, datetime]) => {
+                sent.push(ImportRow {
+                    journey_type: journey_type.to_owned(),
+                    phone_trunc: phone_trunc.to_owned(),
+                    last_name_trunc: last_name_trunc.to_owned(),
+                    datetime: datetime.to_owned(),
+                });
+                refused.push(None);
+            }
+            Err(failed) => {
+                sent.push(ImportRow::default());
+                refused.push(Some(failed));
+            }
+        }
+    }
+    let r = engine.import(op, &sent)?;
+    let render = |f: &FailedRow<ImportRow>| {
+        json!({
+            "journey_type": f.row.journey_type,
+            "phone_trunc": f.row.phone_trunc,
+            "last_name_trunc": f.row.last_name_trunc,
+            "datetime": f.row.datetime,
+            "error": f.error,
+        })
+    };
+    let details = merge_failures(
+        &sent,
+        &ImportRow::default(),
+        &mut refused,
+        &r.failed_details,
+        render,
+    );
+    Ok(report(201, r.imported, details))
+}
+
+fn identity_row(row: &Map<String, Value>) -> Result<IdentityRow, Value> {
+    match row.get("cee_application_type").and_then(Value::as_str) {
+        Some("standardized") => {
+            let [_, uuid, key] = STANDARDIZED_ROW.read(row, &[])?;
+            Ok(IdentityRow::Standardized {
+                cee_application_uuid: uuid.to_owned(),
+                identity_key: key.to_owned(),
+            })
+        }
+        Some("specific") => {
+            let [_, key, phone, name, jt, datetime] = SPECIFIC_ROW.read(row, &[])?;
+            Ok(IdentityRow::Specific {
+                identity_key: key.to_owned(),
+                phone_trunc: phone.to_owned(),
+                last_name_trunc: name.to_owned(),
+                journey_type: jt.to_owned(),
+                datetime: datetime.to_owned(),
+            })
+        }
+        // Without a valid type only the type is checked (and it fails): the fields of both
+        // kinds are tolerated, anything else is unknown.
+        _ => UNTYPED_ROW.read(row, &IDENTITY_FIELDS[1..]).and_then(|_| {
+            Err(failed_row(
+                row,
+                &one_error("/cee_application_type", TYPE_ERR),
+            ))
+        }),
+    }
+}
+
+/// `POST /policies/cee/import/identity`.
+pub(super) fn import_identity(engine: &Engine, op: &Operator, v: &Value) -> Handled {
+    let rows = batch(v)?;
+    let placeholder = IdentityRow::Standardized {
+        cee_application_uuid: String::new(),
+        identity_key: String::new(),
+    };
+    let mut sent = Vec::with_capacity(rows.len());
+    let mut refused = Vec::with_capacity(rows.len());
+    for row in rows {
+        match identity_row(row) {
+            Ok(r) => {
+                sent.push(r);
+                refused.push(None);
+            }
+            Err(failed) => {
+                sent.push(placeholder.clone());
+                refused.push(Some(failed));
+            }
+        }
+    }
+    let r = engine.import_identity(op, &sent)?;
+    let render = |f: &FailedRow<IdentityRow>| match &f.row {
+        IdentityRow::Standardized {
+            cee_application_uuid,
+            identity_key,
+        } => json!({
+            "cee_application_type": "standardized",
+            "cee_application_uuid": cee_application_uuid,
+            "identity_key": identity_key,
+            "error": f.error,
+        }),
+        IdentityRow::Specific {
+            identity_key,
+            phone_trunc,
+            last_name_trunc,
+            journey_type,
+            datetime,
+        } => json!({
+            "cee_application_type": "specific",
+            "identity_key": identity_key,
+            "phone_trunc": phone_trunc,
+            "last_name_trunc": last_name_trunc,
+            "journey_type": journey_type,
+            "datetime": datetime,
+            "error": f.error,
+        }),
+    };
+    let details = merge_failures(&sent, &placeholder, &mut refused, &r.failed_details, render);
+    Ok(report(200, r.imported, details))
+}
+
+/// `POST /policies/cee/simulate`.
+pub(super) fn simulate(engine: &Engine, op: &Operator, v: &Value) -> Handled {
+    let mut e = FieldErrors::default();
+    let mut o = Obj::new(v, "", &mut e).ok_or_else(|| Response::invalid(&e))?;
+    let last_name_trunc = o.req::<LastNameTrunc>("last_name_trunc", &mut e);
+    let phone_trunc = o.req::<PhoneTrunc>("phone_trunc", &mut e);
+    let journey_type = o.req::<JourneyType>("journey_type", &mut e);
+    let driving_license = o.opt::<DrivingLicense>("driving_license", &mut e);
+    let identity_key = o.opt::<IdentityKey>("identity_key", &mut e);
+    o.finish(&mut e);
+    let (
+        Some(last_name_trunc),
+        Some(phone_trunc),
+        Some(journey_type),
+        Some(driving_license),
+        Some(identity_key),
+        true,
+    ) = (
+        last_name_trunc,
+        phone_trunc,
+        journey_type,
+        driving_license,
+        identity_key,
+        e.is_empty(),
+    )
+    else {
+        return Err(Response::invalid(e));
+    };
+    let req = SimulateRequest {
+        journey_type,
+        phone_trunc,
+        last_name_trunc,
+        driving_license,
+        identity_key,
+    };
+    match engine.simulate(op, &req)? {
+        Simulation::Eligible => Ok(Response::empty(200)),
+        Simulation::Blocked(c) => Ok(Response::new(409, conflict(&c, false))),
+    }
+}
+
+/// A conflict object: `{uuid?, datetime}`, plus `journey_id?`, `status?` when `full`.
+fn conflict(c: &Conflict, full: bool) -> Value {
+    let mut m = Map::new();
+    if let Some(u) = c.uuid {
+        m.insert("uuid".into(), u.to_string().into());
+    }
+    m.insert("datetime".into(), c.datetime.to_string().into());
+    if full {
+        if let Some(id) = c.journey_id {
+            m.insert("journey_id".into(), id.into());
+        }
+        if let Some(s) = c.status {
+            m.insert("status".into(), s.as_str().into());
+        }
+    }
+    Value::Object(m)
+}
+
+/// Reads a registration request, every field error together.
+fn register_request(v: &Value) -> Result<RegisterRequest, FieldErrors> {
+    let mut e = FieldErrors::default();
+    let Some(mut o) = Obj::new(v, "", &mut e) else {
+        return Err(e);
+    };
+    let application_timestamp = o.req::<Timestamp>("application_timestamp", &mut e);
+    let journey_type = o.req::<JourneyType>("journey_type", &mut e);
+    let driving_license = o.req::<DrivingLicense>("driving_license", &mut e);
+    let last_name_trunc = o.req::<LastNameTrunc>("last_name_trunc", &mut e);
+    let identity_key = o.req::<IdentityKey>("identity_key", &mut e);
+    let kind = match journey_type {
+        Some(JourneyType::Short) => {
+            let id = o.req::<OperatorJourneyId>("operator_journey_id", &mut e);
+            o.forbid("phone_trunc", "for a short journey", &mut e);
+            o.forbid("datetime", "for a short journey", &mut e);
+            id.map(|operator_journey_id| RegisterKind::Short {
+                operator_journey_id,
+            })
+        }
+        Some(JourneyType::Long) => {
+            let phone = o.req::<PhoneTrunc>("phone_trunc", &mut e);
+            let datetime = o.req::<Timestamp>("datetime", &mut e);
+            o.forbid("operator_journey_id", "for a long journey", &mut e);
+            phone
+                .zip(datetime)
+                .map(|(phone_trunc, datetime)| RegisterKind::Long {
+                    phone_trunc,
+                    datetime,
+                })
+        }
+        None => {
+            // Unknown type: check what is there, require nothing more.
+            let _ = o.opt::<PhoneTrunc>("phone_trunc", &mut e);
+            let _ = o.opt::<Timestamp>("datetime", &mut e);
+            let _ = o.opt::<OperatorJourneyId>("operator_journey_id", &mut e);
+            None
+        }
+    };
+    o.finish(&mut e);
+    match (
+        kind,
+        last_name_trunc,
+        driving_license,
+        identity_key,
+        application_timestamp,
+    ) {
+        (
+            Some(kind),
+            Some(last_name_trunc),
+            Some(driving_license),
+            Some(identity_key),
+            Some(application_timestamp),
+        ) if e.is_empty() => Ok(RegisterRequest {
+            kind,
+            last_name_trunc,
+            driving_license,
+            identity_key,
+            application_timestamp,
+        }),
+        _ => Err(e),
+    }
+}
+
+/// `POST /policies/cee`.
+pub(super) fn register(engine: &Engine, op: &Operator, v: &Value) -> Handled {
+    let req = register_request(v).map_err(Response::invalid)?;
+    match engine.register(op, &req)? {
+        RegisterOutcome::Registered(r) => {
+            let mut m = Map::new();
+            m.insert("uuid".into(), r.uuid.to_string().into());
+            m.insert("datetime".into(), r.datetime.to_string().into());
+            m.insert("token".into(), r.token.into());
+            if let Some(id) = r.journey_id {
+                m.insert("journey_id".into(), id.into());
+            }
+            if let Some(s) = r.status {
+                m.insert("status".into(), s.as_str().into());
+            }
+            Ok(Response::new(201, Value::Object(m)))
+        }
+        RegisterOutcome::Refused(Refusal::Date(rule)) => Err(Response::invalid(rule)),
+        RegisterOutcome::Refused(Refusal::JourneyNotFound) => {
+            Err(Response::not_found("journey not found"))
+        }
+        RegisterOutcome::Refused(Refusal::JourneyNotEligible(why)) => Err(Response::not_found(
+            &format!("journey is not eligible: {why}"),
+        )),
+        RegisterOutcome::Refused(Refusal::Conflict(c)) => {
+            Err(Response::new(409, conflict(&c, true)))
+        }
+    }
+}
+
+/// The `{uuid}` of a path, decoded and parsed.
+fn uuid(raw: &str) -> Option<ApplicationId> {
+    path::percent_decode(raw)?.parse().ok()
+}
+
+/// `GET /policies/cee/{uuid}`.
+pub(super) fn find(engine: &Engine, op: &Operator, raw: &str) -> Handled {
+    let id =
+        uuid(raw).ok_or_else(|| Response::invalid(one_error("/uuid", "must be a valid uuid")))?;
+    let a = engine.find(op, &id)?;
+    Ok(Response::new(
+        200,
+        json!({
+            "uuid": a.uuid.to_string(),
+            "datetime": a.datetime.to_string(),
+            "journey_id": a.journey_id,
+            "status": a.status.map(|s| s.as_str()),
+            "token": a.token,
+        }),
+    ))
+}
+
+/// `DELETE /policies/cee/{uuid}`.
+pub(super) fn delete(engine: &Engine, op: &Operator, raw: &str) -> Handled {
+    let id = uuid(raw).ok_or_else(|| Response::not_found("application not found"))?;
+    engine.delete(op, &id)?;
+    Ok(Response::empty(204))
+}
