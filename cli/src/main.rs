@@ -5,11 +5,15 @@
 //! outcome (blocked, refused, some import rows failed), `2` an error (bad arguments, missing
 //! secret, storage failure).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use cee_eligibility::{Config, Engine, Operator, Siret};
 use clap::{Parser, Subcommand};
 
 mod demo;
+mod import;
+mod secret;
 mod synth;
 
 /// Errors of the tool: a message for the user (exit code 2).
@@ -42,12 +46,22 @@ enum Command {
     /// outcome (eligible, blocked by history, blocked by dedup, journey not eligible, J+7
     /// rule) and measures latencies.
     Demo(demo::Args),
+    /// Bulk-imports historical *specific* beneficiaries from a CSV file or a JSON array.
+    ///
+    /// Rows are sent in calls of 1000, each row validated on its own; the rows that failed
+    /// are written to --report. The whole import is flushed to disk once at the end. Exit
+    /// code 1 when some rows failed.
+    Import(import::Args),
+    /// Prints the SHA-256 (hex) of a token read on standard input (for `serve --tokens`).
+    TokenHash,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
+        Command::Import(args) => import::run(&args),
+        Command::TokenHash => token_hash(),
     };
     match result {
         Ok(Outcome::Positive) => ExitCode::SUCCESS,
@@ -56,6 +70,46 @@ fn main() -> ExitCode {
             eprintln!("cee: error: {}", error_chain(&*e));
             ExitCode::from(2)
         }
+    }
+}
+
+/// Where the database is and how to unlock it.
+#[derive(clap::Args, Debug)]
+struct DbArgs {
+    /// The database directory (created if absent).
+    #[arg(long, value_name = "DIR")]
+    db: PathBuf,
+    /// A file holding the database secret as 64 hex characters (default: the CEE_SECRET
+    /// environment variable). Never pass the secret itself as an argument.
+    #[arg(long, value_name = "PATH")]
+    secret_file: Option<PathBuf>,
+}
+
+impl DbArgs {
+    /// Opens the engine with the secret from `--secret-file` or `CEE_SECRET`; `tune` may
+    /// adjust the configuration.
+    fn open(&self, tune: impl FnOnce(Config) -> Config) -> Result<Engine> {
+        let secret = secret::load(self.secret_file.as_deref())?;
+        let config = tune(Config::new(&self.db).secret(secret));
+        Engine::open(config)
+            .map_err(|e| format!("cannot open the database {}: {e}", self.db.display()).into())
+    }
+}
+
+/// The calling operator.
+#[derive(clap::Args, Debug)]
+struct OperatorArgs {
+    /// The operator's numeric id.
+    #[arg(long = "operator", value_name = "ID")]
+    operator_id: u32,
+    /// The operator's SIRET (14 digits).
+    #[arg(long, value_name = "SIRET")]
+    siret: Siret,
+}
+
+impl OperatorArgs {
+    fn operator(&self) -> Operator {
+        Operator::new(self.operator_id, self.siret)
     }
 }
 
@@ -69,4 +123,17 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         cur = src.source();
     }
     s
+}
+
+fn token_hash() -> Result<Outcome> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input)?;
+    let token = input.trim();
+    if token.is_empty() {
+        return Err("no token on standard input".into());
+    }
+    println!("{}", secret::to_hex(&Sha256::digest(token.as_bytes())));
+    Ok(Outcome::Positive)
 }
