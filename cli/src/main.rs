@@ -8,11 +8,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cee_eligibility::{Config, Engine, Operator, Siret};
+use cee_eligibility::clock::ManualClock;
+use cee_eligibility::{Config, Engine, Operator, Siret, Timestamp};
 use clap::{Parser, Subcommand};
 
 mod demo;
 mod import;
+mod ops;
 mod secret;
 mod synth;
 
@@ -52,6 +54,15 @@ enum Command {
     /// are written to --report. The whole import is flushed to disk once at the end. Exit
     /// code 1 when some rows failed.
     Import(import::Args),
+    /// History + dedup look-up for one driver (writes nothing). Prints JSON; exit code 0
+    /// eligible, 1 blocked, 2 error.
+    Simulate(ops::SimulateArgs),
+    /// Checks and durably registers a standardized CEE application. Prints JSON with the
+    /// signed token; exit code 0 registered, 1 refused (date rule, journey, conflict), 2 error.
+    Register(ops::RegisterArgs),
+    /// Prints what the database holds (applications per kind and type, journeys, index and
+    /// on-disk size).
+    Stats(ops::StatsArgs),
     /// Prints the SHA-256 (hex) of a token read on standard input (for `serve --tokens`).
     TokenHash,
 }
@@ -61,6 +72,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Import(args) => import::run(&args),
+        Command::Simulate(args) => ops::simulate(&args),
+        Command::Register(args) => ops::register(&args),
+        Command::Stats(args) => ops::stats(&args),
         Command::TokenHash => token_hash(),
     };
     match result {
@@ -83,6 +97,10 @@ struct DbArgs {
     /// environment variable). Never pass the secret itself as an argument.
     #[arg(long, value_name = "PATH")]
     secret_file: Option<PathBuf>,
+    /// Pretend the current time is DATETIME (RFC 3339; for replays and tests). The default
+    /// policy's operation period is 2023-01-01 .. 2025-01-01 (Paris time).
+    #[arg(long, value_name = "DATETIME")]
+    now: Option<Timestamp>,
 }
 
 impl DbArgs {
@@ -90,7 +108,11 @@ impl DbArgs {
     /// adjust the configuration.
     fn open(&self, tune: impl FnOnce(Config) -> Config) -> Result<Engine> {
         let secret = secret::load(self.secret_file.as_deref())?;
-        let config = tune(Config::new(&self.db).secret(secret));
+        let mut config = Config::new(&self.db).secret(secret);
+        if let Some(now) = self.now {
+            config = config.clock(ManualClock::new(now));
+        }
+        let config = tune(config);
         Engine::open(config)
             .map_err(|e| format!("cannot open the database {}: {e}", self.db.display()).into())
     }
