@@ -16,6 +16,7 @@ mod demo;
 mod import;
 mod ops;
 mod secret;
+mod serve;
 mod synth;
 
 /// Errors of the tool: a message for the user (exit code 2).
@@ -63,6 +64,9 @@ enum Command {
     /// Prints what the database holds (applications per kind and type, journeys, index and
     /// on-disk size).
     Stats(ops::StatsArgs),
+    /// Serves the JSON façade of the public registry over HTTP (bearer tokens mapped to
+    /// operators by --tokens). Needs the `api` façade of cee-eligibility.
+    Serve(serve::Args),
     /// Prints the SHA-256 (hex) of a token read on standard input (for `serve --tokens`).
     TokenHash,
 }
@@ -75,6 +79,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => ops::simulate(&args),
         Command::Register(args) => ops::register(&args),
         Command::Stats(args) => ops::stats(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::TokenHash => token_hash(),
     };
     match result {
