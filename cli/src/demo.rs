@@ -117,8 +117,9 @@ pub fn run(args: &Args) -> Result<Outcome> {
     // ---------------------------------------------------------------- 2. scenarios
     println!("2. What an operator sees");
     println!(
-        "   simulate = look-up before a trip (writes nothing); register = durable, signed claim."
+        "   simulate = look-up before a trip, writes nothing; register = checked, durable, signed"
     );
+    println!("   claim. Each step shows the call, the engine's answer, then why.");
     let mut tour = Tour {
         engine: &engine,
         clock: &clock,
@@ -126,13 +127,13 @@ pub fn run(args: &Args) -> Result<Outcome> {
         all_as_announced: true,
     };
     tour.run(&op1, &op2, &synth, n)?;
-    let now = clock_now(&engine);
+    let now = engine.now();
     println!();
 
     // ---------------------------------------------------------------- 3. performance
     println!("3. Performance (release build recommended: cargo run --release -p cee-cli -- demo)");
     println!(
-        "   import    {:.0} rows/s (Durability::Buffered, calls of 1000 rows, validation included)",
+        "   import    {:.0} rows/s (Durability::Buffered, calls of 1000 rows, per-row validation)",
         import.imported as f64 / import.elapsed.as_secs_f64()
     );
     measure_simulate(&engine, &op1, &synth, n, args.lookups)?;
@@ -172,10 +173,6 @@ pub fn run(args: &Args) -> Result<Outcome> {
     } else {
         Outcome::Negative
     })
-}
-
-fn clock_now(engine: &Engine) -> Timestamp {
-    engine.now()
 }
 
 /// sled releases its directory lock asynchronously after the last handle is dropped: retry
@@ -275,17 +272,6 @@ const BRUSSELS: Place = Place(50.8467, 4.3525);
 const ANTWERP: Place = Place(51.2194, 4.4025);
 
 impl Tour<'_> {
-    fn expect(&mut self, ok: bool) -> &'static str {
-        if !ok {
-            self.all_as_announced = false;
-        }
-        if ok {
-            "  "
-        } else {
-            "!!"
-        }
-    }
-
     /// Stores `trip` as a journey of `op` driven by `driver`.
     fn journey(&self, op: &Operator, trip: &Trip, driver: &Person) -> Result<Journey> {
         let Trip {
@@ -356,24 +342,46 @@ impl Tour<'_> {
         format!("{} {}", p.phone_trunc, p.last_name_trunc)
     }
 
+    /// Prints one step: the call, the engine's answer (first line, then details), then why
+    /// (indented lines). A step whose answer is not the expected one is marked `!!`.
+    fn say(&mut self, expected: bool, call: &str, answer: &[String], why: &[&str]) {
+        if !expected {
+            self.all_as_announced = false;
+        }
+        let mark = if expected { "  " } else { "!!" };
+        let (first, details) = answer
+            .split_first()
+            .map_or(("", &[][..]), |(f, d)| (f.as_str(), d));
+        println!("  {mark}  {call:<18} {first}");
+        for line in details
+            .iter()
+            .map(String::as_str)
+            .chain(why.iter().copied())
+        {
+            println!("{:25}{line}", "");
+        }
+    }
+
     fn run(&mut self, op1: &Operator, op2: &Operator, synth: &Synth, n: u64) -> Result<()> {
         let engine = self.engine;
+        let now = self.now;
         // Fresh people (never imported): indices n.. are guaranteed distinct from 0..n.
-        let fresh = |k: u64| synth.person(n + k);
+        let fresh = |k: u64, journey_type| Person {
+            journey_type,
+            ..synth.person(n + k)
+        };
 
         // (a) eligible, then registered.
-        let alice = Person {
-            journey_type: JourneyType::Short,
-            ..fresh(1)
-        };
+        let alice = fresh(1, JourneyType::Short);
         println!();
-        println!(
-            "   a) A new driver, {}, never benefited:",
-            Self::who(&alice)
-        );
+        println!("   a) A driver who never benefited ({})", Self::who(&alice));
         let sim = engine.simulate(op1, &alice.full_simulate_request()?)?;
-        let m = self.expect(sim.is_eligible());
-        println!("{m} simulate short   -> ELIGIBLE: no application of anyone matches this phone+name, licence or identity key");
+        self.say(
+            sim.is_eligible(),
+            "simulate short",
+            &sim_answer(&sim),
+            &["no application of any operator matches their phone + name, licence or identity key"],
+        );
         let trip = Trip {
             id: "demo-ok-1",
             class: OperatorClass::C,
@@ -383,164 +391,154 @@ impl Tour<'_> {
             ended_days_ago: 10,
         };
         self.journey(op1, &trip, &alice)?;
-        let out = engine.register(op1, &self.short_request(&alice, "demo-ok-1")?)?;
-        match &out {
-            RegisterOutcome::Registered(r) => {
-                let msg = cee_eligibility::token::message(
+        let out = engine.register(op1, &self.short_request(&alice, trip.id)?)?;
+        let verified = match &out {
+            RegisterOutcome::Registered(r) => engine.verify(
+                &cee_eligibility::token::message(
                     &op1.siret,
                     JourneyType::Short,
                     &alice.driving_license()?,
                     r.datetime,
-                );
-                let verified = engine.verify(&msg, &r.token);
-                let m = self.expect(verified);
-                println!(
-                    "{m} register short   -> REGISTERED uuid {}: journey demo-ok-1 is class C, 12.4 km, Lyon -> Villeurbanne",
-                    r.uuid
-                );
-                println!(
-                    "                        (in France), ended {} (more than 7 days ago); token verified: {verified}",
-                    date(r.datetime)
-                );
-            }
-            RegisterOutcome::Refused(why) => {
-                self.expect(false);
-                println!(
-                    "!! register short   -> refused unexpectedly: {}",
-                    refusal(why)
-                );
-            }
-        }
-        let sim = engine.simulate(op1, &alice.full_simulate_request()?)?;
-        let m = self.expect(!sim.is_eligible());
-        println!(
-            "{m} simulate short   -> {}",
-            blocked(
-                &sim,
-                "the registration just above blocks this driver for 5 years"
-            )
+                ),
+                &r.token,
+            ),
+            RegisterOutcome::Refused(_) => false,
+        };
+        self.say(
+            verified,
+            "register short",
+            &register_answer(&out),
+            &[
+                "journey demo-ok-1: class C, 12.4 km Lyon -> Villeurbanne (in France), ended 10 days",
+                &format!("ago (the J+7 rule is met); the signed token verifies with engine.verify: {verified}"),
+            ],
         );
-        println!("                        (simulated with licence + identity key: a registration carries an identity key,");
-        println!("                        and an application with an identity key is no longer matched by phone + name)");
+        let sim = engine.simulate(op1, &alice.full_simulate_request()?)?;
+        self.say(
+            !sim.is_eligible(),
+            "simulate short",
+            &sim_answer(&sim),
+            &[
+                "the registration just above now blocks this driver for 5 years (simulated with",
+                "licence + identity key: an application carrying an identity key is matched by",
+                "licence or key, no longer by phone + name)",
+            ],
+        );
 
         // (b) blocked by history.
-        let now = self.now;
         let three_years_ago = days_before(now, 3 * 365 - 1);
-        let hit = synth.people(0..n).find(|p| {
+        let before_2020: Timestamp = "2020-01-01T00:00:00+01:00".parse()?;
+        let short_hit = synth.people(0..n).find(|p| {
             p.journey_type == JourneyType::Short
                 && p.datetime >= three_years_ago
                 && p.datetime < now
         });
-        let old = synth.people(0..n).find(|p| {
-            p.journey_type == JourneyType::Short
-                && p.datetime < "2020-01-01T00:00:00+01:00".parse().unwrap_or(now)
-        });
         let long_hit = synth
             .people(0..n)
-            .find(|p| p.journey_type == JourneyType::Long);
+            .find(|p| p.journey_type == JourneyType::Long && p.datetime < now);
+        let too_old = synth
+            .people(0..n)
+            .find(|p| p.journey_type == JourneyType::Short && p.datetime < before_2020);
         println!();
-        println!("   b) History: drivers found among the {n} imported rows");
-        if let Some(p) = &hit {
+        println!("   b) History: drivers among the {n} imported rows (specific operations)");
+        if let Some(p) = &short_hit {
             let sim = engine.simulate(op1, &p.simulate_request()?)?;
-            let m = self.expect(!sim.is_eligible());
-            println!(
-                "{m} simulate short   -> {} {}",
-                Self::who(p),
-                blocked(
-                    &sim,
-                    &format!(
-                        "an imported specific short operation dated {} is within the 3-year window",
-                        date(p.datetime)
-                    )
-                )
+            self.say(
+                !sim.is_eligible(),
+                "simulate short",
+                &sim_answer(&sim),
+                &[&format!(
+                    "{} was imported with a short operation on {}: within the 3-year window",
+                    Self::who(p),
+                    date(p.datetime)
+                )],
             );
-        }
-        if let Some(p) = long_hit {
-            let sim = engine.simulate(op1, &p.simulate_request()?)?;
-            let m = self.expect(!sim.is_eligible());
-            println!(
-                "{m} simulate long    -> {} {}",
-                Self::who(&p),
-                blocked(
-                    &sim,
-                    &format!(
-                        "an imported specific long operation dated {} is within the 10-year window",
-                        date(p.datetime)
-                    )
-                )
-            );
-        }
-        if let Some(p) = old {
-            let sim = engine.simulate(op1, &p.simulate_request()?)?;
-            let m = self.expect(sim.is_eligible());
-            println!(
-                "{m} simulate short   -> {} ELIGIBLE although imported: their short operation dated {} is",
-                Self::who(&p),
-                date(p.datetime)
-            );
-            println!("                        older than 3 years (short specific rows count only from 2020-01-01)");
-        }
-        if let Some(p) = hit {
-            let other = Person {
+            let as_long = Person {
                 journey_type: JourneyType::Long,
                 ..p.clone()
             };
-            let sim = engine.simulate(op1, &other.simulate_request()?)?;
-            let m = self.expect(sim.is_eligible());
-            println!(
-                "{m} simulate long    -> {} ELIGIBLE: the same person's short history never blocks a long claim",
-                Self::who(&p)
+            let sim = engine.simulate(op1, &as_long.simulate_request()?)?;
+            self.say(
+                sim.is_eligible(),
+                "simulate long",
+                &sim_answer(&sim),
+                &["the same driver: short history never blocks a long-distance claim"],
+            );
+        }
+        if let Some(p) = &long_hit {
+            let sim = engine.simulate(op1, &p.simulate_request()?)?;
+            self.say(
+                !sim.is_eligible(),
+                "simulate long",
+                &sim_answer(&sim),
+                &[&format!(
+                    "{} was imported with a long operation on {}: within the 10-year window",
+                    Self::who(p),
+                    date(p.datetime)
+                )],
+            );
+        }
+        if let Some(p) = &too_old {
+            let sim = engine.simulate(op1, &p.simulate_request()?)?;
+            self.say(
+                sim.is_eligible(),
+                "simulate short",
+                &sim_answer(&sim),
+                &[
+                    &format!(
+                        "{} was imported with a short operation on {}, but that is more",
+                        Self::who(p),
+                        date(p.datetime)
+                    ),
+                    "than 3 years ago (and short specific rows count only from 2020-01-01)",
+                ],
             );
         }
 
         // (c) blocked by dedup across operators.
-        let bob = Person {
-            journey_type: JourneyType::Long,
-            ..fresh(2)
-        };
+        let bob = fresh(2, JourneyType::Long);
         println!();
         println!(
-            "   c) Dedup across operators: {} gets a long-distance bonus from operator #2",
+            "   c) Dedup across operators: operator #2 pays a long-distance bonus to {}",
             Self::who(&bob)
         );
         let paid = days_before(now, 20);
         let out = engine.register(op2, &self.long_request(&bob, paid)?)?;
-        let m = self.expect(matches!(out, RegisterOutcome::Registered(_)));
-        println!(
-            "{m} #2 register long -> {}",
-            match &out {
-                RegisterOutcome::Registered(r) => format!(
-                    "REGISTERED uuid {} (payment {}, standardized operation)",
-                    r.uuid,
-                    date(paid)
-                ),
-                RegisterOutcome::Refused(why) => format!("refused unexpectedly: {}", refusal(why)),
-            }
+        self.say(
+            matches!(out, RegisterOutcome::Registered(_)),
+            "#2 register long",
+            &register_answer(&out),
+            &[&format!(
+                "a standardized application: payment on {}, more than 7 days ago",
+                date(paid)
+            )],
         );
         let sim = engine.simulate(op1, &bob.full_simulate_request()?)?;
-        let m = self.expect(!sim.is_eligible());
-        println!(
-            "{m} #1 simulate long -> {}",
-            blocked(&sim, "operator #2's standardized application (12-year window); #1 sees its date, not its uuid")
+        self.say(
+            !sim.is_eligible(),
+            "#1 simulate long",
+            &sim_answer(&sim),
+            &[
+                "operator #2's application blocks for 12 years on every platform; operator #1",
+                "learns its date but not its uuid (it is not #1's application)",
+            ],
         );
-        let mut with_other_phone = self.long_request(&fresh(3), days_before(now, 15))?;
-        with_other_phone.driving_license = bob.driving_license()?;
-        let out = engine.register(op1, &with_other_phone)?;
-        let m = self.expect(matches!(
-            &out,
-            RegisterOutcome::Refused(Refusal::Conflict(_))
-        ));
-        println!(
-            "{m} #1 register long -> {}",
-            outcome(
-                &out,
-                "another phone and name, but the same driving licence as operator #2's claim"
-            )
+        let mut same_licence =
+            self.long_request(&fresh(3, JourneyType::Long), days_before(now, 15))?;
+        same_licence.driving_license = bob.driving_license()?;
+        let out = engine.register(op1, &same_licence)?;
+        self.say(
+            matches!(&out, RegisterOutcome::Refused(Refusal::Conflict(_))),
+            "#1 register long",
+            &register_answer(&out),
+            &["another phone, name and identity key, but the driving licence of #2's beneficiary"],
         );
 
         // (d) journeys that are not eligible.
         println!();
-        println!("   d) Short-distance journeys that cannot carry a CEE claim (class C, <= 80 km, in France)");
+        println!(
+            "   d) Short-distance journeys must be class C, at most 80 km, start or end in France"
+        );
         let trip = |id, class, from, to, distance_m| Trip {
             id,
             class,
@@ -558,7 +556,7 @@ impl Tour<'_> {
                     VILLEURBANNE,
                     9_800,
                 ),
-                "operator class B (only class C proofs qualify)",
+                "journey demo-class-b: operator class B (a weaker proof than class C)",
             ),
             (
                 trip(
@@ -568,37 +566,32 @@ impl Tour<'_> {
                     GRENOBLE,
                     112_000,
                 ),
-                "112 km Lyon -> Grenoble (more than 80 km)",
+                "journey demo-too-long: 112 km Lyon -> Grenoble",
             ),
             (
                 trip("demo-abroad", OperatorClass::C, BRUSSELS, ANTWERP, 45_000),
-                "Brussels -> Antwerp (neither end in France)",
+                "journey demo-abroad: Brussels -> Antwerp (offline reverse geocoding of both ends)",
             ),
         ];
         for (k, (trip, why)) in cases.into_iter().enumerate() {
-            let p = Person {
-                journey_type: JourneyType::Short,
-                ..fresh(10 + k as u64)
-            };
+            let p = fresh(10 + k as u64, JourneyType::Short);
             self.journey(op1, &trip, &p)?;
-            let id = trip.id;
-            let out = engine.register(op1, &self.short_request(&p, id)?)?;
-            let m = self.expect(matches!(
-                &out,
-                RegisterOutcome::Refused(Refusal::JourneyNotEligible(_))
-            ));
-            println!("{m} register short   -> {}", outcome(&out, why));
+            let out = engine.register(op1, &self.short_request(&p, trip.id)?)?;
+            self.say(
+                matches!(
+                    &out,
+                    RegisterOutcome::Refused(Refusal::JourneyNotEligible(_))
+                ),
+                "register short",
+                &register_answer(&out),
+                &[why],
+            );
         }
 
         // (e) the J+7 rule.
-        let carol = Person {
-            journey_type: JourneyType::Short,
-            ..fresh(20)
-        };
+        let carol = fresh(20, JourneyType::Short);
         println!();
-        println!(
-            "   e) The J+7 rule: a journey can be claimed only once it ended more than 7 days ago"
-        );
+        println!("   e) The J+7 rule: a trip can be claimed only once it is more than 7 days old");
         let trip = Trip {
             id: "demo-recent",
             class: OperatorClass::C,
@@ -608,68 +601,74 @@ impl Tour<'_> {
             ended_days_ago: 3,
         };
         self.journey(op1, &trip, &carol)?;
-        let out = engine.register(op1, &self.short_request(&carol, "demo-recent")?)?;
-        let m = self.expect(matches!(
-            &out,
-            RegisterOutcome::Refused(Refusal::Date(DateRule::TooRecent))
-        ));
-        println!(
-            "{m} register short   -> {}",
-            outcome(&out, "Vienne -> Lyon ended 3 days ago")
+        let out = engine.register(op1, &self.short_request(&carol, trip.id)?)?;
+        self.say(
+            matches!(
+                &out,
+                RegisterOutcome::Refused(Refusal::Date(DateRule::TooRecent))
+            ),
+            "register short",
+            &register_answer(&out),
+            &["journey demo-recent (Vienne -> Lyon, class C, 31 km) ended 3 days ago"],
         );
         self.clock.advance(Duration::from_secs(5 * 86_400));
-        let out = engine.register(op1, &self.short_request(&carol, "demo-recent")?)?;
-        let m = self.expect(matches!(&out, RegisterOutcome::Registered(_)));
-        println!(
-            "{m} register short   -> {}",
-            outcome(&out, &format!("same request after ManualClock::advance(5 days): now {}, the journey is 8 days old", self.engine.now()))
+        let out = engine.register(op1, &self.short_request(&carol, trip.id)?)?;
+        self.say(
+            matches!(&out, RegisterOutcome::Registered(_)),
+            "register short",
+            &register_answer(&out),
+            &[&format!(
+                "the same request after ManualClock::advance(5 days): now {}, the trip is 8 days old",
+                date(self.engine.now())
+            )],
         );
         let journal = engine.error_journal()?;
+        println!();
         println!(
-            "   The {} refusals above are in the error journal (kind, operator, type, time; no identifier).",
+            "   The {} refusals above are in the error journal (kind, operator, type, time; no",
             journal.len()
         );
+        println!("   identifier): engine.error_journal().");
         Ok(())
     }
 }
 
+/// `by an application dated …, uuid …, journey …`: what the caller may see of the most
+/// recent blocking application.
 fn conflict_text(c: &Conflict) -> String {
-    let mut s = format!("most recent blocking application dated {}", c.datetime);
+    let mut s = format!("by an application dated {}", c.datetime);
     if let Some(u) = c.uuid {
         s.push_str(&format!(", uuid {u}"));
     }
     if let Some(j) = c.journey_id {
-        s.push_str(&format!(", journey {j}"));
+        s.push_str(&format!(", journey #{j}"));
     }
     s
 }
 
-fn blocked(sim: &Simulation, why: &str) -> String {
+fn sim_answer(sim: &Simulation) -> Vec<String> {
     match sim {
-        Simulation::Eligible => format!("ELIGIBLE (unexpected: {why})"),
-        Simulation::Blocked(c) => format!(
-            "BLOCKED: {why}\n                        ({})",
-            conflict_text(c)
-        ),
+        Simulation::Eligible => vec!["ELIGIBLE".into()],
+        Simulation::Blocked(c) => vec!["BLOCKED".into(), conflict_text(c)],
     }
 }
 
-fn refusal(r: &Refusal) -> String {
-    match r {
-        Refusal::Date(rule) => format!("REFUSED (400) date rule: \"{rule}\""),
-        Refusal::JourneyNotFound => "REFUSED (404) journey not found".into(),
-        Refusal::JourneyNotEligible(why) => format!("REFUSED (404) journey not eligible: {why}"),
-        Refusal::Conflict(c) => format!("REFUSED (409) already benefited: {}", conflict_text(c)),
-        _ => format!("REFUSED: {r:?}"),
-    }
-}
-
-fn outcome(out: &RegisterOutcome, why: &str) -> String {
+fn register_answer(out: &RegisterOutcome) -> Vec<String> {
     match out {
-        RegisterOutcome::Registered(r) => format!("REGISTERED uuid {}: {why}", r.uuid),
-        RegisterOutcome::Refused(r) => {
-            format!("{}\n                        because: {why}", refusal(r))
+        RegisterOutcome::Registered(r) => vec![format!("REGISTERED uuid {}", r.uuid)],
+        RegisterOutcome::Refused(Refusal::Date(rule)) => {
+            vec![format!("REFUSED (400) \"{rule}\"")]
         }
+        RegisterOutcome::Refused(Refusal::JourneyNotFound) => {
+            vec!["REFUSED (404) journey not found".into()]
+        }
+        RegisterOutcome::Refused(Refusal::JourneyNotEligible(why)) => {
+            vec![format!("REFUSED (404) not eligible: {why}")]
+        }
+        RegisterOutcome::Refused(Refusal::Conflict(c)) => {
+            vec!["REFUSED (409) already benefited".into(), conflict_text(c)]
+        }
+        RegisterOutcome::Refused(other) => vec![format!("REFUSED {other:?}")],
     }
 }
 
@@ -721,17 +720,11 @@ fn measure_simulate(
     }
     let elapsed = t.elapsed();
     ns.sort_unstable();
-    println!(
-        "   simulate  {lookups} look-ups, half of imported people, half of never-seen ones ({blocked} blocked):"
-    );
-    println!(
-        "             {}; {:.0} look-ups/s on one thread",
-        latency_line(&ns),
-        lookups as f64 / elapsed.as_secs_f64()
-    );
+    let one_thread = lookups as f64 / elapsed.as_secs_f64();
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(8);
+    let mut throughput = format!("{one_thread:.0} look-ups/s on 1 thread");
     if threads > 1 {
         let t = Instant::now();
         std::thread::scope(|s| {
@@ -743,11 +736,14 @@ fn measure_simulate(
                 });
             }
         });
-        println!(
-            "             {:.0} look-ups/s on {threads} threads",
-            lookups as f64 / t.elapsed().as_secs_f64()
-        );
+        let many = lookups as f64 / t.elapsed().as_secs_f64();
+        throughput.push_str(&format!(", {many:.0} on {threads} threads"));
     }
+    println!(
+        "   simulate  {lookups} look-ups: half imported drivers, half never seen ({blocked} blocked)"
+    );
+    println!("             latency {}", latency_line(&ns));
+    println!("             throughput {throughput}");
     Ok(())
 }
 
@@ -790,11 +786,12 @@ fn measure_register(
     let elapsed = t.elapsed();
     ns.sort_unstable();
     println!(
-        "   register  {count} long-distance registrations of new drivers ({registered} registered), each durable"
+        "   register  {count} long-distance registrations of new drivers ({registered} registered),"
     );
+    println!("             each one flushed to disk (Durability::Immediate) before it returns");
+    println!("             latency {}", latency_line(&ns));
     println!(
-        "             (flushed to disk) before returning: {}; {:.0} registrations/s",
-        latency_line(&ns),
+        "             throughput {:.0} registrations/s on 1 thread",
         count as f64 / elapsed.as_secs_f64()
     );
     Ok(())
