@@ -67,7 +67,8 @@ enum Command {
     /// Serves the JSON façade of the public registry over HTTP (bearer tokens mapped to
     /// operators by --tokens). Needs the `api` façade of cee-eligibility.
     Serve(serve::Args),
-    /// Prints the SHA-256 (hex) of a token read on standard input (for `serve --tokens`).
+    /// Prints the SHA-256 (hex) of a token read on standard input, surrounding whitespace and
+    /// newline ignored (for the `serve --tokens` file).
     TokenHash,
 }
 
