@@ -57,7 +57,9 @@ pub trait Handler: Send + Sync + 'static {
 }
 
 // TODO(api merge): `cee_eligibility::api` is still a stub on this branch. Once the façade
-// lands, replace `facade` by the lines below and drop the error:
+// lands, replace `facade` and `Unavailable` by the lines below (checked against the api
+// branch at 57386fa: builds, and import / simulate / 400 / 404 / 401 / SIGTERM answer as
+// expected over HTTP):
 //
 //     impl Handler for cee_eligibility::api::Api {
 //         fn handle(&self, op: Option<&Operator>, method: &str, path: &str, body: &[u8])
