@@ -1,6 +1,167 @@
-//! The `cee` command-line tool.
+//! The `cee` command-line tool: a guided demo, bulk import, simulate / register, stats and
+//! an HTTP server for the `cee-eligibility` engine.
+//!
+//! Exit codes: `0` success (eligible, registered, everything imported), `1` a negative
+//! outcome (blocked, refused, some import rows failed), `2` an error (bad arguments, missing
+//! secret, storage failure).
 
-fn main() {
-    eprintln!("cee: commands arrive with the façade (see README)");
-    std::process::exit(2);
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use cee_eligibility::clock::ManualClock;
+use cee_eligibility::{Config, Engine, Operator, Siret, Timestamp};
+use clap::{Parser, Subcommand};
+
+mod demo;
+mod import;
+mod ops;
+mod secret;
+mod serve;
+mod synth;
+
+/// Errors of the tool: a message for the user (exit code 2).
+type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
+
+/// What a command concluded, when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Eligible, registered, all rows imported (exit 0).
+    Positive,
+    /// Blocked, refused, some rows failed (exit 1).
+    Negative,
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cee",
+    version,
+    about = "CEE carpooling eligibility registry (history + dedup checks) on an embedded database",
+    long_about = None
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// A guided tour: imports a synthetic history into a temporary database, shows every
+    /// outcome (eligible, blocked by history, blocked by dedup, journey not eligible, J+7
+    /// rule) and measures latencies.
+    Demo(demo::Args),
+    /// Bulk-imports historical *specific* beneficiaries from a CSV file or a JSON array.
+    ///
+    /// Rows are sent in calls of 1000, each row validated on its own; the rows that failed
+    /// are written to --report. The whole import is flushed to disk once at the end. Exit
+    /// code 1 when some rows failed.
+    Import(import::Args),
+    /// History + dedup look-up for one driver (writes nothing). Prints JSON; exit code 0
+    /// eligible, 1 blocked, 2 error.
+    Simulate(ops::SimulateArgs),
+    /// Checks and durably registers a standardized CEE application. Prints JSON with the
+    /// signed token; exit code 0 registered, 1 refused (date rule, journey, conflict), 2 error.
+    Register(ops::RegisterArgs),
+    /// Prints what the database holds (applications per kind and type, journeys, index and
+    /// on-disk size).
+    Stats(ops::StatsArgs),
+    /// Serves the JSON façade of the public registry over HTTP (bearer tokens mapped to
+    /// operators by --tokens). Needs the `api` façade of cee-eligibility.
+    Serve(serve::Args),
+    /// Prints the SHA-256 (hex) of a token read on standard input, surrounding whitespace and
+    /// newline ignored (for the `serve --tokens` file).
+    TokenHash,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(args) => demo::run(&args),
+        Command::Import(args) => import::run(&args),
+        Command::Simulate(args) => ops::simulate(&args),
+        Command::Register(args) => ops::register(&args),
+        Command::Stats(args) => ops::stats(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::TokenHash => token_hash(),
+    };
+    match result {
+        Ok(Outcome::Positive) => ExitCode::SUCCESS,
+        Ok(Outcome::Negative) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("cee: error: {}", error_chain(&*e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Where the database is and how to unlock it.
+#[derive(clap::Args, Debug)]
+struct DbArgs {
+    /// The database directory (created if absent).
+    #[arg(long, value_name = "DIR")]
+    db: PathBuf,
+    /// A file holding the database secret as 64 hex characters (default: the CEE_SECRET
+    /// environment variable). Never pass the secret itself as an argument.
+    #[arg(long, value_name = "PATH")]
+    secret_file: Option<PathBuf>,
+    /// Pretend the current time is DATETIME (RFC 3339; for replays and tests). The default
+    /// policy's operation period is 2023-01-01 .. 2025-01-01 (Paris time).
+    #[arg(long, value_name = "DATETIME")]
+    now: Option<Timestamp>,
+}
+
+impl DbArgs {
+    /// Opens the engine with the secret from `--secret-file` or `CEE_SECRET`; `tune` may
+    /// adjust the configuration.
+    fn open(&self, tune: impl FnOnce(Config) -> Config) -> Result<Engine> {
+        let secret = secret::load(self.secret_file.as_deref())?;
+        let mut config = Config::new(&self.db).secret(secret);
+        if let Some(now) = self.now {
+            config = config.clock(ManualClock::new(now));
+        }
+        let config = tune(config);
+        Engine::open(config)
+            .map_err(|e| format!("cannot open the database {}: {e}", self.db.display()).into())
+    }
+}
+
+/// The calling operator.
+#[derive(clap::Args, Debug)]
+struct OperatorArgs {
+    /// The operator's numeric id.
+    #[arg(long = "operator", value_name = "ID")]
+    operator_id: u32,
+    /// The operator's SIRET (14 digits).
+    #[arg(long, value_name = "SIRET")]
+    siret: Siret,
+}
+
+impl OperatorArgs {
+    fn operator(&self) -> Operator {
+        Operator::new(self.operator_id, self.siret)
+    }
+}
+
+/// `e: source: source…` on one line.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(src) = cur {
+        s.push_str(": ");
+        s.push_str(&src.to_string());
+        cur = src.source();
+    }
+    s
+}
+
+fn token_hash() -> Result<Outcome> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input)?;
+    let token = input.trim();
+    if token.is_empty() {
+        return Err("no token on standard input".into());
+    }
+    println!("{}", secret::to_hex(&Sha256::digest(token.as_bytes())));
+    Ok(Outcome::Positive)
 }

@@ -1,0 +1,54 @@
+//! `cee demo` on a small population: succeeds and shows every outcome.
+
+use std::process::Command;
+
+#[test]
+fn demo_shows_every_outcome() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cee"))
+        .args([
+            "demo",
+            "--people",
+            "2000",
+            "--lookups",
+            "2000",
+            "--registrations",
+            "5",
+        ])
+        .output()
+        .expect("run cee demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    for expected in [
+        "imported 2000 rows, 0 failed",
+        "simulate short     ELIGIBLE",
+        "register short     REGISTERED uuid",
+        "verifies with engine.verify: true",
+        "was imported with a short operation on",
+        "was imported with a long operation on",
+        "#1 simulate long   BLOCKED",
+        "#1 register long   REFUSED (409) already benefited",
+        "REFUSED (404) not eligible: operator class is not eligible",
+        "REFUSED (404) not eligible: journey is too long",
+        "REFUSED (404) not eligible: journey neither starts nor ends in France",
+        "REFUSED (400) \"Date should be before 7 days from now\"",
+        "after ManualClock::advance(5 days)",
+        "p50",
+        "p99.9",
+        "registrations/s",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+    assert!(
+        !stdout.contains("!!"),
+        "a scenario did not turn out as announced:\n{stdout}"
+    );
+    assert!(!stdout.contains("SOME SCENARIOS"), "{stdout}");
+}
