@@ -56,36 +56,22 @@ pub trait Handler: Send + Sync + 'static {
     ) -> (u16, Option<Value>);
 }
 
-// TODO(api merge): `cee_eligibility::api` is still a stub on this branch. Once the façade
-// lands, replace `facade` and `Unavailable` by the lines below (checked against the api
-// branch at 57386fa: builds, and import / simulate / 400 / 404 / 401 / SIGTERM answer as
-// expected over HTTP):
-//
-//     impl Handler for cee_eligibility::api::Api {
-//         fn handle(&self, op: Option<&Operator>, method: &str, path: &str, body: &[u8])
-//             -> (u16, Option<Value>) {
-//             let r = cee_eligibility::api::Api::handle(self, op, method, path, body);
-//             (r.status, r.body)
-//         }
-//     }
-//     fn facade(engine: &Engine) -> Result<impl Handler> {
-//         Ok(cee_eligibility::api::Api::new(engine.clone()))
-//     }
-/// The façade serving `engine`.
-fn facade(_engine: &Engine) -> Result<Unavailable> {
-    Err(
-        "cee serve needs the JSON façade (cee_eligibility::api), which is not in this build yet"
-            .into(),
-    )
+impl Handler for cee_eligibility::api::Api {
+    fn handle(
+        &self,
+        op: Option<&Operator>,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> (u16, Option<Value>) {
+        let r = cee_eligibility::api::Api::handle(self, op, method, path, body);
+        (r.status, r.body)
+    }
 }
 
-/// Placeholder handler type until the façade lands (never constructed).
-struct Unavailable;
-
-impl Handler for Unavailable {
-    fn handle(&self, _: Option<&Operator>, _: &str, _: &str, _: &[u8]) -> (u16, Option<Value>) {
-        (500, Some(rpc_error(-32603, "Internal Error")))
-    }
+/// The façade serving `engine`.
+fn facade(engine: &Engine) -> Result<cee_eligibility::api::Api> {
+    Ok(cee_eligibility::api::Api::new(engine.clone()))
 }
 
 /// Runs `cee serve` until SIGINT or SIGTERM.
