@@ -34,6 +34,7 @@ mod identity;
 mod index;
 mod policy;
 mod store;
+pub mod synth;
 pub mod token;
 
 pub use engine::{

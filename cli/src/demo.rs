@@ -15,8 +15,8 @@ use cee_eligibility::{
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::synth::{Person, SplitMix64, Synth};
 use crate::{Outcome, Result};
+use cee_eligibility::synth::{Person, SplitMix64, Synth};
 
 /// Arguments of `cee demo`.
 #[derive(clap::Args, Debug)]

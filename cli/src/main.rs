@@ -17,7 +17,6 @@ mod import;
 mod ops;
 mod secret;
 mod serve;
-mod synth;
 
 /// Errors of the tool: a message for the user (exit code 2).
 type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;

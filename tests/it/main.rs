@@ -10,4 +10,3 @@ mod engine_register;
 mod engine_rules;
 mod fields;
 mod model;
-mod privacy_logs;

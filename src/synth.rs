@@ -10,10 +10,13 @@
 //! ranges), so the first `n` people never conflict on import, and people `n..2n` are
 //! guaranteed misses in a registry loaded with `0..n`.
 //!
-//! ```ignore
+//! ```
+//! use cee_eligibility::synth::Synth;
+//! use cee_eligibility::ImportRow;
 //! let synth = Synth::new(42);
 //! let rows: Vec<ImportRow> = synth.people(0..1000).map(|p| p.import_row()).collect();
 //! let miss = synth.person(5_000).simulate_request()?; // not among the imported
+//! # Ok::<(), cee_eligibility::FieldError>(())
 //! ```
 //!
 //! The generator is [`SplitMix64`] (no `rand` dependency); the output is part of the contract
@@ -21,7 +24,7 @@
 
 use std::ops::Range;
 
-use cee_eligibility::{
+use crate::{
     DrivingLicense, FieldError, IdentityKey, ImportRow, JourneyType, LastNameTrunc, PhoneTrunc,
     SimulateRequest, Timestamp,
 };

@@ -1,11 +1,20 @@
 //! Logs at `trace` level never contain an identifier (SPEC §3).
+//!
+//! Its own test binary (an exception to the one-binary rule): tracing caches each callsite's
+//! interest process-wide, so other tests running in parallel threads without a subscriber
+//! would hide this test's spans.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+#[path = "it/common.rs"]
+#[allow(dead_code)]
+mod common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use tracing_subscriber::fmt::format::FmtSpan;
 
-use crate::common::*;
+use common::*;
 
 #[derive(Clone, Default)]
 struct Sink(Arc<Mutex<Vec<u8>>>);
