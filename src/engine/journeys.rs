@@ -64,7 +64,8 @@ impl Engine {
         if inner.store.get(&key)?.is_some() {
             return Err(Error::Conflict("journey already exists"));
         }
-        let id = inner.store.generate_id()?;
+        // 1-based: sled hands out 0 first, and a journey id 0 reads like "none".
+        let id = inner.store.generate_id()?.saturating_add(1);
         let record = JourneyRecord {
             id,
             operator_journey_id: journey.operator_journey_id.as_str().to_owned(),
