@@ -119,7 +119,7 @@ impl Engine {
                 license: None,
                 identity_key: None,
             };
-            batch.insert(&ik, &uuid);
+            batch.insert(&ik, &keys::import_value(&ik, &uuid));
             mirror.extend(inner.put_app(&mut batch, &uuid, &record)?);
             report.imported += 1;
         }
@@ -192,13 +192,14 @@ impl Engine {
                     match (key, phone, name, jt, dt) {
                         (Some(k), Some(p), Some(n), Some(jt), Some(dt)) => {
                             let np = inner.keys.name_phone(&p, &n);
-                            match inner.store.get(&keys::import_key(op.id, jt, &np))? {
-                                Some(u) => match <[u8; 16]>::try_from(u.as_slice()) {
-                                    Ok(u) => Some((u, k, Some(dt))),
-                                    Err(_) => {
+                            let ikey = keys::import_key(op.id, jt, &np);
+                            match inner.store.get(&ikey)? {
+                                Some(u) => match keys::import_value_decode(&ikey, &u) {
+                                    Some(u) => Some((u, k, Some(dt))),
+                                    None => {
                                         return Err(Error::Corrupt {
                                             record: "import key".into(),
-                                            reason: format!("value of {} bytes", u.len()),
+                                            reason: format!("damaged value of {} bytes", u.len()),
                                         })
                                     }
                                 },

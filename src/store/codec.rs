@@ -4,6 +4,8 @@
 use bincode::{Decode, Encode};
 
 use crate::error::Error;
+use crate::fields::{OperatorJourneyId, Timestamp};
+use crate::store::keys::check4;
 
 /// Version byte written in front of every record.
 pub(crate) const RECORD_VERSION: u8 = 1;
@@ -14,7 +16,13 @@ fn config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<LIMIT>()
 }
 
-/// Encodes a record with its version byte.
+/// Field ranges a decoded record must respect; a record outside them is corrupt.
+pub(crate) trait Validate {
+    /// `Err(what is wrong)` when a field is out of range.
+    fn validate(&self) -> Result<(), String>;
+}
+
+/// Encodes a record: `[version][bincode body][check ×4 over version and body]`.
 pub(crate) fn encode<T: Encode>(value: &T) -> Vec<u8> {
     let mut out = vec![RECORD_VERSION];
     // Encoding into a Vec only fails past the limit, which no record reaches; an error here
@@ -22,11 +30,13 @@ pub(crate) fn encode<T: Encode>(value: &T) -> Vec<u8> {
     if let Ok(body) = bincode::encode_to_vec(value, config()) {
         out.extend_from_slice(&body);
     }
+    let check = check4(&[&out]);
+    out.extend_from_slice(&check);
     out
 }
 
-/// Decodes a record; `what` names it in the error (never an identifier).
-pub(crate) fn decode<T: Decode<()>>(
+/// Decodes and validates a record; `what` names it in the error (never an identifier).
+pub(crate) fn decode<T: Decode<()> + Validate>(
     bytes: &[u8],
     what: impl FnOnce() -> String,
 ) -> Result<T, Error> {
@@ -34,7 +44,16 @@ pub(crate) fn decode<T: Decode<()>>(
         record: what(),
         reason,
     };
-    match bytes.split_first() {
+    let Some((payload, check)) = bytes.len().checked_sub(4).map(|n| bytes.split_at(n)) else {
+        return Err(corrupt(format!(
+            "{} bytes is too short for a record",
+            bytes.len()
+        )));
+    };
+    if check != check4(&[payload]) {
+        return Err(corrupt("checksum mismatch (damaged bytes)".into()));
+    }
+    match payload.split_first() {
         None => Err(corrupt("empty value".into())),
         Some((&RECORD_VERSION, body)) => {
             if body.len() > LIMIT {
@@ -43,13 +62,87 @@ pub(crate) fn decode<T: Decode<()>>(
                     body.len()
                 )));
             }
-            match bincode::decode_from_slice::<T, _>(body, config()) {
-                Ok((v, n)) if n == body.len() => Ok(v),
-                Ok((_, n)) => Err(corrupt(format!("{} trailing bytes", body.len() - n))),
-                Err(e) => Err(corrupt(e.to_string())),
-            }
+            let v: T = match bincode::decode_from_slice::<T, _>(body, config()) {
+                Ok((v, n)) if n == body.len() => v,
+                Ok((_, n)) => return Err(corrupt(format!("{} trailing bytes", body.len() - n))),
+                Err(e) => return Err(corrupt(e.to_string())),
+            };
+            v.validate().map_err(corrupt)?;
+            Ok(v)
         }
         Some((v, _)) => Err(corrupt(format!("unknown record version {v}"))),
+    }
+}
+
+/// Is `ms` a representable instant (years 0000–9999)?
+fn instant(ms: i64, field: &str) -> Result<(), String> {
+    Timestamp::from_millis(ms)
+        .map(|_| ())
+        .ok_or_else(|| format!("{field} out of range"))
+}
+
+fn byte_below(b: u8, n: u8, field: &str) -> Result<(), String> {
+    if b < n {
+        Ok(())
+    } else {
+        Err(format!("{field} {b} out of range"))
+    }
+}
+
+fn journey_id_text(ojid: &str) -> Result<(), String> {
+    ojid.parse::<OperatorJourneyId>()
+        .map(|_| ())
+        .map_err(|_| "operator_journey_id invalid".into())
+}
+
+impl Validate for AppRecord {
+    fn validate(&self) -> Result<(), String> {
+        if !(1..=2).contains(&self.kind) {
+            return Err(format!("kind {} out of range", self.kind));
+        }
+        byte_below(self.journey_type, 2, "journey type")?;
+        instant(self.datetime, "datetime")?;
+        instant(self.created_at, "created_at")?;
+        for t in [self.application_timestamp, self.deleted_at]
+            .into_iter()
+            .flatten()
+        {
+            instant(t, "timestamp")?;
+        }
+        match &self.journey {
+            Some((_, ojid)) => journey_id_text(ojid),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Validate for JourneyRecord {
+    fn validate(&self) -> Result<(), String> {
+        journey_id_text(&self.operator_journey_id)?;
+        byte_below(self.operator_class, 3, "operator class")?;
+        byte_below(self.status, 7, "status")?;
+        for p in [&self.start, &self.end] {
+            instant(p.datetime, "point datetime")?;
+            if !(p.lat.is_finite() && (-90.0..=90.0).contains(&p.lat)) {
+                return Err("latitude out of range".into());
+            }
+            if !(p.lon.is_finite() && (-180.0..=180.0).contains(&p.lon)) {
+                return Err("longitude out of range".into());
+            }
+        }
+        if self.distance > 1_000_000 {
+            return Err("distance out of range".into());
+        }
+        instant(self.created_at, "created_at")?;
+        instant(self.updated_at, "updated_at")
+    }
+}
+
+impl Validate for JournalRecord {
+    fn validate(&self) -> Result<(), String> {
+        byte_below(self.kind, 3, "kind")?;
+        byte_below(self.journey_type, 2, "journey type")?;
+        instant(self.at, "time")
     }
 }
 
@@ -141,8 +234,10 @@ mod tests {
             decode::<JournalRecord>(&bytes, || "x".into()).ok(),
             Some(sample())
         );
-        let mut unknown = bytes.clone();
+        let mut unknown = bytes[..bytes.len() - 4].to_vec();
         unknown[0] = 9;
+        let check = check4(&[&unknown]);
+        unknown.extend_from_slice(&check);
         assert!(matches!(
             decode::<JournalRecord>(&unknown, || "x".into()),
             Err(Error::Corrupt { .. })
@@ -150,6 +245,22 @@ mod tests {
         for cut in 0..bytes.len() {
             assert!(decode::<JournalRecord>(&bytes[..cut], || "x".into()).is_err());
         }
+        for i in 0..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[i] ^= 0x04;
+            assert!(
+                decode::<JournalRecord>(&flipped, || "x".into()).is_err(),
+                "byte {i}"
+            );
+        }
+        let out_of_range = JournalRecord {
+            journey_type: 7,
+            ..sample()
+        };
+        let err = decode::<JournalRecord>(&encode(&out_of_range), || "journal".into());
+        assert!(
+            matches!(err, Err(Error::Corrupt { reason, .. }) if reason.contains("journey type"))
+        );
         let mut trailing = bytes.clone();
         trailing.push(0);
         assert!(decode::<JournalRecord>(&trailing, || "x".into()).is_err());

@@ -104,19 +104,21 @@ impl IndexEntry {
         k
     }
 
-    /// `[app kind][operator u32 BE]`
-    pub(crate) fn value(&self) -> [u8; 5] {
-        let mut v = [0u8; 5];
+    /// `[app kind][operator u32 BE][check ×4]`, the check covering key and value.
+    pub(crate) fn value(&self) -> [u8; 9] {
+        let mut v = [0u8; 9];
         v[0] = self.app_kind as u8;
         v[1..5].copy_from_slice(&self.operator.to_be_bytes());
+        let check = check4(&[&self.key(), &v[..5]]);
+        v[5..9].copy_from_slice(&check);
         v
     }
 
-    /// Decodes a stored key/value pair; `None` if malformed.
+    /// Decodes a stored key/value pair; `None` if malformed or damaged.
     pub(crate) fn decode(key: &[u8], value: &[u8]) -> Option<Self> {
         let k: &[u8; INDEX_KEY_LEN] = key.try_into().ok()?;
-        let v: &[u8; 5] = value.try_into().ok()?;
-        if k[0] != INDEX {
+        let v: &[u8; 9] = value.try_into().ok()?;
+        if k[0] != INDEX || v[5..9] != check4(&[key, &v[..5]]) {
             return None;
         }
         let datetime = time_from_bytes(k[23..31].try_into().ok()?);
@@ -132,6 +134,33 @@ impl IndexEntry {
         // The bucket is derived: a mismatch means the key was corrupted.
         (k[19..23] == bucket(datetime).to_be_bytes()).then_some(entry)
     }
+}
+
+/// A 4-byte integrity check (BLAKE3, unkeyed) over the concatenated parts: catches flipped
+/// or truncated bytes, not deliberate forgery (whoever can write the files can recompute it).
+pub(crate) fn check4(parts: &[&[u8]]) -> [u8; 4] {
+    let mut h = blake3::Hasher::new();
+    for p in parts {
+        h.update(p);
+    }
+    let mut out = [0u8; 4];
+    out.copy_from_slice(&h.finalize().as_bytes()[..4]);
+    out
+}
+
+/// Value of an import key: `[uuid ×16][check ×4]`, the check covering key and uuid.
+pub(crate) fn import_value(key: &[u8; 22], uuid: &[u8; 16]) -> [u8; 20] {
+    let mut v = [0u8; 20];
+    v[..16].copy_from_slice(uuid);
+    v[16..].copy_from_slice(&check4(&[key, uuid]));
+    v
+}
+
+/// Decodes an import key's value; `None` if malformed or damaged.
+pub(crate) fn import_value_decode(key: &[u8; 22], value: &[u8]) -> Option<[u8; 16]> {
+    let v: &[u8; 20] = value.try_into().ok()?;
+    let uuid: [u8; 16] = v[..16].try_into().ok()?;
+    (v[16..] == check4(&[key, &uuid])).then_some(uuid)
 }
 
 /// `[02][uuid ×16]`
@@ -206,6 +235,16 @@ mod tests {
         bad[20] ^= 1;
         assert_eq!(IndexEntry::decode(&bad, &e.value()), None);
         assert_eq!(IndexEntry::decode(&e.key()[..10], &e.value()), None);
+        for i in 0..INDEX_KEY_LEN {
+            let mut k = e.key();
+            k[i] ^= 0x10;
+            assert_eq!(IndexEntry::decode(&k, &e.value()), None, "key byte {i}");
+        }
+        for i in 0..9 {
+            let mut v = e.value();
+            v[i] ^= 0x01;
+            assert_eq!(IndexEntry::decode(&e.key(), &v), None, "value byte {i}");
+        }
     }
 
     #[test]
