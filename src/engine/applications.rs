@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::types::*;
-use super::{record_entries, Engine, Inner};
+use super::{Engine, Inner};
 use crate::error::{Error, FieldErrors};
 use crate::fields::{
     ApplicationId, FieldError, IdentityKey, JourneyStatus, JourneyType, LastNameTrunc, PhoneTrunc,
@@ -238,7 +238,7 @@ impl Engine {
             };
             let old_entries = match changed.remove(&uuid) {
                 Some((_, old)) => old,
-                None => record_entries(&uuid, &record)?,
+                None => inner.stored_entries(&uuid, &record)?,
             };
             record.identity_key = Some(inner.keys.identity_key(&key).0);
             changed.insert(uuid, (record, old_entries));
@@ -379,7 +379,7 @@ impl Engine {
             .ok_or(Error::NotFound {
                 what: "application",
             })?;
-        let entries = record_entries(&u, &r)?;
+        let entries = inner.stored_entries(&u, &r)?;
         let mut batch = WriteBatch::default();
         for e in &entries {
             batch.remove(&e.key());

@@ -265,6 +265,35 @@ impl Inner {
         Ok(entries)
     }
 
+    /// The index entries stored for application `uuid`, found by scanning the prefixes of the
+    /// record's pseudonyms rather than recomputed from its fields, so that a record and its
+    /// keys that disagree (damage, a past bug) still lose every key on delete.
+    fn stored_entries(&self, uuid: &[u8; 16], r: &AppRecord) -> Result<Vec<IndexEntry>, Error> {
+        let jt = r.journey_type;
+        let candidates = [
+            Some((IdKind::NamePhone, r.name_phone)),
+            r.license.map(|p| (IdKind::License, p)),
+            r.identity_key.map(|p| (IdKind::IdentityKey, p)),
+        ];
+        let mut out = Vec::with_capacity(3);
+        for (kind, p) in candidates.into_iter().flatten() {
+            let mut prefix = Vec::with_capacity(19);
+            prefix.extend_from_slice(&[keys::INDEX, kind as u8]);
+            prefix.extend_from_slice(&p);
+            prefix.push(jt);
+            for kv in self.store.scan_prefix(&prefix) {
+                let (k, v) = kv?;
+                if k.ends_with(uuid) {
+                    out.push(
+                        IndexEntry::decode(&k, &v)
+                            .ok_or_else(|| corrupt_app(uuid, "index entry"))?,
+                    );
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn mirror_insert(&self, entries: &[IndexEntry]) {
         for e in entries {
             self.index.insert(&e.pseudonym, Entry::from_index(e));
