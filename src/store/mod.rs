@@ -58,7 +58,22 @@ impl Store {
             Some(p) => cfg.path(p),
             None => cfg.temporary(true),
         };
-        Ok(Store { db: cfg.open()? })
+        // sled releases its directory lock when the last handle of a dropped database goes,
+        // which can trail the drop by a few milliseconds (its flusher thread): a reopen right
+        // after a drop waits for it, up to about a second, instead of failing.
+        let mut attempts = 0;
+        loop {
+            match cfg.open() {
+                Ok(db) => return Ok(Store { db }),
+                Err(sled::Error::Io(e))
+                    if attempts < 50 && e.to_string().contains("acquire lock") =>
+                {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
