@@ -73,7 +73,7 @@ fn unknown_format_version_is_refused() -> R {
     let dir = tempfile::tempdir()?;
     drop(open(dir.path(), [1; 32])?);
     {
-        let db = sled::open(dir.path())?;
+        let db = raw_sled(dir.path())?;
         db.insert(b"\x00format", &[99u8])?;
         db.flush()?;
     }
@@ -105,7 +105,7 @@ fn corrupt_record_is_an_error_not_a_panic() -> R {
         reg.uuid
     };
     {
-        let db = sled::open(dir.path())?;
+        let db = raw_sled(dir.path())?;
         let mut key = vec![0x02u8];
         key.extend_from_slice(uuid.as_bytes());
         let mut v = db.get(&key)?.unwrap().to_vec();
@@ -291,4 +291,19 @@ fn concurrent_registrations_distinct_keys() -> R {
     }
     assert!(per_person.iter().all(|n| *n == 1), "{per_person:?}");
     Ok(())
+}
+
+/// Opens the database directory with sled directly, waiting for a just-dropped engine to
+/// release sled's directory lock.
+fn raw_sled(dir: &std::path::Path) -> sled::Result<sled::Db> {
+    let mut attempts = 0;
+    loop {
+        match sled::open(dir) {
+            Err(sled::Error::Io(e)) if attempts < 50 && e.to_string().contains("acquire lock") => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }
