@@ -1,3 +1,5 @@
+//! The one error type of every field validator.
+
 use std::fmt;
 
 /// A field failed validation.
@@ -16,6 +18,25 @@ impl FieldError {
     /// starting with "must").
     pub const fn new(field: &'static str, expected: &'static str) -> Self {
         FieldError { field, expected }
+    }
+
+    /// The same error reported on another field: [`Timestamp`](crate::Timestamp) errors name
+    /// `datetime`, but `application_timestamp` or `start.datetime` parse the same way.
+    ///
+    /// ```
+    /// use cee_eligibility::Timestamp;
+    /// let err = "bip".parse::<Timestamp>().unwrap_err().for_field("application_timestamp");
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "/application_timestamp: must be an rfc 3339 date-time with a time zone offset"
+    /// );
+    /// ```
+    #[must_use]
+    pub const fn for_field(self, field: &'static str) -> Self {
+        FieldError {
+            field,
+            expected: self.expected,
+        }
     }
 
     /// The JSON name of the field (`phone_trunc`).

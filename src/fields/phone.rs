@@ -1,5 +1,28 @@
+//! `phone_trunc`: a phone number without its last two digits.
+//!
+//! # The validity rule
+//!
+//! A truncated number cannot be checked by itself, so the rule of the public registry is kept:
+//! the value is valid when the number with `00` appended is a valid number for its country per
+//! libphonenumber's metadata (the `phonenumber` crate, default region FR). Appending `00` is
+//! enough for every reference vector of SPEC §9 (`+5906901010`, `+2626931234`, `+32251389`,
+//! `+4479111234`… are valid, `+337000001`, `+1415555012`… are not); libphonenumber's number
+//! ranges are prefix ranges, so in practice the last two digits never decide validity.
+//!
+//! # Normalisation
+//!
+//! Human forms are rewritten before the check: surrounding whitespace is trimmed; spaces
+//! (including no-break spaces), tabs, dots and dashes between digits are dropped; a `(0)`
+//! after at least one digit is dropped (`+33 (0)6…`); a `00` international prefix becomes `+`;
+//! a French national number `0X…` becomes `+33X…`. Anything else (letters, other brackets, a
+//! second `+`, a `+0…` country code) is an error. The stored form is the E.164 form that
+//! libphonenumber gives back, so every spelling of one number has one canonical form (a
+//! national trunk prefix written after the country code, `+33 06…`, is dropped).
+
 use std::fmt;
 use std::str::FromStr;
+
+use phonenumber::country;
 
 use super::FieldError;
 
@@ -8,19 +31,30 @@ use super::FieldError;
 ///
 /// Parsing accepts the human forms operators send (spaces, dots, dashes, `(0)`, a `00`
 /// international prefix, French national `0X…`) and normalises them. A value is valid only if
-/// the number with two digits appended is a valid number for its country (libphonenumber
-/// metadata, default region FR).
+/// the number with `00` appended is a valid number for its country (libphonenumber metadata,
+/// default region FR), as the public registry checked it.
 ///
 /// ```
 /// use cee_eligibility::PhoneTrunc;
 /// let p: PhoneTrunc = "06 27 34 88".parse()?;
 /// assert_eq!(p.to_string(), "+336273488");
+/// assert_eq!("+33 (0)6.27.34.88".parse::<PhoneTrunc>()?, p);
+/// assert!("+337000001".parse::<PhoneTrunc>().is_err()); // 07 00… is not allocated
 /// # Ok::<(), cee_eligibility::FieldError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PhoneTrunc(String);
 
 const ERR: FieldError = FieldError::new("phone_trunc", "must be a valid truncated phone number");
+const FULL_ERR: FieldError = FieldError::new("phone", "must be a valid phone number");
+
+/// Inputs longer than this (in bytes, once trimmed) are rejected before any work.
+const MAX_INPUT_LEN: usize = 64;
+/// At most this many digits survive normalisation (E.164 allows 15; a trunk `0` may remain
+/// after the country code, and two more digits may be appended).
+const MAX_DIGITS: usize = 17;
+/// Digits (country code included) of a canonical truncated number.
+const TRUNC_DIGITS: std::ops::RangeInclusive<usize> = 8..=12;
 
 impl PhoneTrunc {
     /// The canonical form (`+336273488`).
@@ -31,73 +65,124 @@ impl PhoneTrunc {
     /// Truncates a full phone number (human forms accepted as for parsing) by removing its
     /// last two digits.
     ///
+    /// ```
+    /// use cee_eligibility::PhoneTrunc;
+    /// let p = PhoneTrunc::from_full_phone("06 27 34 88 01")?;
+    /// assert_eq!(p.as_str(), "+336273488");
+    /// # Ok::<(), cee_eligibility::FieldError>(())
+    /// ```
+    ///
     /// # Errors
-    /// When the number is not a valid phone number.
+    /// When the number is not a valid phone number, or when its truncation is not a valid
+    /// `phone_trunc` (error on the field `phone`).
     pub fn from_full_phone(phone: &str) -> Result<Self, FieldError> {
-        const FULL: FieldError = FieldError::new("phone", "must be a valid phone number");
-        let full = normalise(phone).ok_or(FULL)?;
-        if full.len() < 11 || !is_valid_full(&full) {
-            return Err(FULL);
-        }
-        let trunc = &full[..full.len() - 2];
-        if !(9..=13).contains(&trunc.len()) {
-            return Err(FULL);
-        }
-        Ok(PhoneTrunc(trunc.to_owned()))
+        let full = normalise(phone).ok_or(FULL_ERR)?;
+        let e164 = valid_e164(&full).ok_or(FULL_ERR)?;
+        let trunc = truncate(&e164).ok_or(FULL_ERR)?;
+        // The full number is valid; its truncation must also pass the `00` rule, or the
+        // stored value would not parse back.
+        let checked = trunc.parse::<PhoneTrunc>().map_err(|_| FULL_ERR)?;
+        Ok(checked)
     }
 }
 
 /// Strips separators and rewrites prefixes into `+digits`. `None` if anything else remains.
 fn normalise(input: &str) -> Option<String> {
     let s = input.trim();
-    if s.len() > 64 {
+    if s.len() > MAX_INPUT_LEN {
         return None;
     }
-    let s = s.replace("(0)", "");
-    let mut digits = String::with_capacity(s.len());
-    let mut plus = false;
-    for (i, c) in s.chars().enumerate() {
-        match c {
-            '+' if i == 0 => plus = true,
-            '0'..='9' => digits.push(c),
-            ' ' | '.' | '-' | '\u{a0}' => {}
-            _ => return None,
+    let (plus, body) = match s.strip_prefix('+') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let mut digits = String::with_capacity(16);
+    let mut chars = body.chars();
+    loop {
+        let here = chars.as_str();
+        if let Some(after) = here.strip_prefix("(0)") {
+            // `+33 (0)6…`: the trunk prefix some people write after the country code.
+            if digits.is_empty() {
+                return None;
+            }
+            chars = after.chars();
+            continue;
+        }
+        match chars.next() {
+            None => break,
+            Some(c @ '0'..='9') => {
+                if digits.len() == MAX_DIGITS {
+                    return None;
+                }
+                digits.push(c);
+            }
+            Some(' ' | '.' | '-' | '\t' | '\u{a0}' | '\u{202f}') => {}
+            Some(_) => return None,
         }
     }
-    if plus {
-        Some(format!("+{digits}"))
+    let national_or_intl = if plus {
+        digits.as_str()
     } else if let Some(rest) = digits.strip_prefix("00") {
-        Some(format!("+{rest}"))
+        rest
     } else if let Some(rest) = digits.strip_prefix('0') {
-        Some(format!("+33{rest}"))
+        let mut out = String::with_capacity(rest.len() + 3);
+        out.push_str("+33");
+        out.push_str(rest);
+        return Some(out);
     } else {
-        None
+        return None;
+    };
+    // E.164 country codes never start with 0 (`+0033…` is a typo we do not guess at).
+    if national_or_intl.is_empty() || national_or_intl.starts_with('0') {
+        return None;
     }
+    let mut out = String::with_capacity(national_or_intl.len() + 1);
+    out.push('+');
+    out.push_str(national_or_intl);
+    Some(out)
 }
 
-/// Is `+digits` a valid phone number per libphonenumber's metadata?
-fn is_valid_full(full: &str) -> bool {
-    match phonenumber::parse(Some(phonenumber::country::Id::FR), full) {
-        Ok(number) => phonenumber::is_valid(&number),
-        Err(_) => false,
+/// If `+digits` is a valid phone number per libphonenumber's metadata, its E.164 form.
+fn valid_e164(full: &str) -> Option<String> {
+    let number = phonenumber::parse(Some(country::Id::FR), full).ok()?;
+    if !phonenumber::is_valid(&number) {
+        return None;
     }
+    Some(format!("+{}{}", number.code().value(), number.national()))
+}
+
+/// `+digits` minus its last two digits, if the result has the canonical length.
+fn truncate(e164: &str) -> Option<&str> {
+    let cut = e164.len().checked_sub(2)?;
+    let trunc = e164.get(..cut)?;
+    let digits = trunc.strip_prefix('+')?;
+    (TRUNC_DIGITS.contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(trunc)
+}
+
+/// Quick rejection before libphonenumber: `+` and a digit count that can yield a canonical
+/// value (one more than canonical: a trunk `0` after the country code is dropped later).
+fn plausible(candidate: &str) -> bool {
+    candidate
+        .strip_prefix('+')
+        .is_some_and(|d| (*TRUNC_DIGITS.start()..=TRUNC_DIGITS.end() + 1).contains(&d.len()))
 }
 
 impl FromStr for PhoneTrunc {
     type Err = FieldError;
     fn from_str(s: &str) -> Result<Self, FieldError> {
-        let canonical = normalise(s).ok_or(ERR)?;
-        let digits = &canonical[1..];
-        if !(8..=12).contains(&digits.len()) {
+        let mut candidate = normalise(s).ok_or(ERR)?;
+        if !plausible(&candidate) {
             return Err(ERR);
         }
-        let mut full = canonical.clone();
-        full.push_str("00");
-        if is_valid_full(&full) {
-            Ok(PhoneTrunc(canonical))
-        } else {
-            Err(ERR)
+        candidate.push_str("00");
+        let e164 = valid_e164(&candidate).ok_or(ERR)?;
+        // We appended `00`; libphonenumber only ever rewrites the front of a number.
+        if !e164.ends_with("00") {
+            return Err(ERR);
         }
+        let trunc = truncate(&e164).ok_or(ERR)?;
+        Ok(PhoneTrunc(trunc.to_owned()))
     }
 }
 
@@ -115,3 +200,140 @@ impl fmt::Debug for PhoneTrunc {
 
 as_ref_str!(PhoneTrunc);
 string_serde!(PhoneTrunc, "a truncated phone number");
+
+/// Valid values only: a random number in one of a few allocated ranges, or a known-valid
+/// example when the random digits happen to fall in a hole of the numbering plan.
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for PhoneTrunc {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        // (prefix, random digits to add, a valid example of the same shape)
+        const RANGES: [(&str, usize, &str); 8] = [
+            ("+336", 6, "+336273488"),
+            ("+337", 6, "+337812345"),
+            ("+331", 6, "+331234567"),
+            ("+5906901", 3, "+5906901010"),
+            ("+2626931", 3, "+2626931234"),
+            ("+322", 5, "+32251389"),
+            ("+447911", 4, "+4479111234"),
+            ("+4915", 8, "+4915112345678"),
+        ];
+        let (prefix, n, example) = *u.choose(&RANGES)?;
+        let mut s = String::with_capacity(prefix.len() + n);
+        s.push_str(prefix);
+        for _ in 0..n {
+            s.push(char::from(b'0' + u.int_in_range(0..=9u8)?));
+        }
+        match s.parse() {
+            Ok(p) => Ok(p),
+            Err(_) => Ok(PhoneTrunc(example.to_owned())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALID: &[(&str, &str)] = &[
+        ("+336273488", "+336273488"),
+        ("06273488", "+336273488"),
+        ("06 27 34 88", "+336273488"),
+        ("+33 6 27 34 88", "+336273488"),
+        ("+33.6.27.34.88", "+336273488"),
+        ("+33(0)6273488", "+336273488"),
+        ("00336273488", "+336273488"),
+        ("+336273488 ", "+336273488"),
+        ("+331234567", "+331234567"),
+        ("+5906901010", "+5906901010"),
+        ("+2626931234", "+2626931234"),
+        ("+32251389", "+32251389"),
+        ("+4479111234", "+4479111234"),
+        // own cases
+        (" 06-27-34-88\t", "+336273488"),
+        ("+33 (0)6 27 34 88", "+336273488"),
+        ("0033 6 27 34 88", "+336273488"),
+        ("06\u{a0}27\u{a0}34\u{a0}88", "+336273488"),
+        ("+33 06 27 34 88", "+336273488"),
+    ];
+
+    const INVALID: &[&str] = &[
+        "bip",
+        "",
+        "+33627348",
+        "+3362734880",
+        "+33627348801",
+        "0627348",
+        "062734880",
+        "+3312345678",
+        "+33123456",
+        "+33000000",
+        "12345678",
+        "+590690101",
+        "+262693123",
+        "+3225138940",
+        "+447911123456",
+        "+1415555012",
+        "+337000001",
+        // own cases
+        "+",
+        "+ ",
+        "00",
+        "0",
+        "(0)6273488",
+        "+33(1)6273488",
+        "++336273488",
+        "+0336273488",
+        "+00336273488",
+        "33 6 27 34 88",
+        "+33 6 27 34 88 x",
+        "+33６273488",
+        "06 27 34 88 é",
+        "+9999999999",
+    ];
+
+    #[test]
+    fn table() {
+        for (input, canonical) in VALID {
+            let parsed: Result<PhoneTrunc, _> = input.parse();
+            assert_eq!(
+                parsed.as_ref().map(PhoneTrunc::as_str),
+                Ok(*canonical),
+                "{input:?}"
+            );
+        }
+        for input in INVALID {
+            assert_eq!(input.parse::<PhoneTrunc>(), Err(ERR), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn long_inputs_are_rejected_cheaply() {
+        let long = "0".repeat(10_000);
+        assert_eq!(long.parse::<PhoneTrunc>(), Err(ERR));
+        let spaced = format!("06273488{}", " ".repeat(100));
+        assert!(
+            spaced.parse::<PhoneTrunc>().is_ok(),
+            "trailing whitespace is trimmed"
+        );
+    }
+
+    #[test]
+    fn from_full_phone_truncates() {
+        let p = PhoneTrunc::from_full_phone("+33 6 27 34 88 01");
+        assert_eq!(p.as_ref().map(PhoneTrunc::as_str), Ok("+336273488"));
+        assert_eq!(PhoneTrunc::from_full_phone("+336273488"), Err(FULL_ERR));
+        assert_eq!(PhoneTrunc::from_full_phone("bip"), Err(FULL_ERR));
+        assert_eq!(PhoneTrunc::from_full_phone("+33700000100"), Err(FULL_ERR));
+        let us = PhoneTrunc::from_full_phone("+1 415 555 0123");
+        assert_eq!(us.as_ref().map(PhoneTrunc::as_str), Ok("+141555501"));
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let p: Result<PhoneTrunc, _> = "+336273488".parse();
+        assert_eq!(
+            p.map(|p| format!("{p:?}")),
+            Ok("PhoneTrunc(<redacted>)".to_owned())
+        );
+    }
+}
