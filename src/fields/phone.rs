@@ -377,32 +377,35 @@ impl fmt::Debug for PhoneTrunc {
 as_ref_str!(PhoneTrunc);
 string_serde!(PhoneTrunc, "a truncated phone number");
 
+/// Allocated ranges used to make arbitrary valid values: (prefix, random digits to add, a
+/// valid example of the same shape).
+#[cfg(any(test, feature = "arbitrary"))]
+const ARBITRARY_RANGES: [(&str, usize, &str); 8] = [
+    ("+336", 6, "+336273488"),
+    ("+337", 6, "+337812345"),
+    ("+331", 6, "+331234567"),
+    ("+5906901", 3, "+5906901010"),
+    ("+2626931", 3, "+2626931234"),
+    ("+322", 5, "+32251389"),
+    ("+447911", 4, "+4479111234"),
+    ("+49151", 6, "+49151123456"),
+];
+
 /// Valid values only: a random number in one of a few allocated ranges, or a known-valid
 /// example when the random digits happen to fall in a hole of the numbering plan.
 #[cfg(feature = "arbitrary")]
 impl<'a> arbitrary::Arbitrary<'a> for PhoneTrunc {
     fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
-        // (prefix, random digits to add, a valid example of the same shape)
-        const RANGES: [(&str, usize, &str); 8] = [
-            ("+336", 6, "+336273488"),
-            ("+337", 6, "+337812345"),
-            ("+331", 6, "+331234567"),
-            ("+5906901", 3, "+5906901010"),
-            ("+2626931", 3, "+2626931234"),
-            ("+322", 5, "+32251389"),
-            ("+447911", 4, "+4479111234"),
-            ("+4915", 8, "+4915112345678"),
-        ];
-        let (prefix, n, example) = *u.choose(&RANGES)?;
+        let (prefix, n, example) = *u.choose(&ARBITRARY_RANGES)?;
         let mut s = String::with_capacity(prefix.len() + n);
         s.push_str(prefix);
         for _ in 0..n {
             s.push(char::from(b'0' + u.int_in_range(0..=9u8)?));
         }
-        match s.parse() {
-            Ok(p) => Ok(p),
-            Err(_) => Ok(PhoneTrunc(example.to_owned())),
-        }
+        // The examples are valid (unit test `arbitrary_ranges_are_valid`).
+        Ok(s.parse()
+            .or_else(|_| example.parse())
+            .unwrap_or_else(|_| PhoneTrunc(example.to_owned())))
     }
 }
 
@@ -580,6 +583,18 @@ mod tests {
             let stem = base.get(..base.len().saturating_sub(cut).max(2)).unwrap_or(base);
             let full = format!("{stem}{tail}");
             proptest::prop_assert_eq!(valid_e164(&full), slow_valid_e164(&full));
+        }
+    }
+
+    #[test]
+    fn arbitrary_ranges_are_valid() {
+        for (prefix, n, example) in ARBITRARY_RANGES {
+            assert_eq!(
+                example.parse::<PhoneTrunc>().map(|p| p.0),
+                Ok(example.to_owned())
+            );
+            assert_eq!(example.len(), prefix.len() + n, "{example}");
+            assert!(example.starts_with(prefix));
         }
     }
 
