@@ -8,6 +8,9 @@
 //! enough for every reference vector of SPEC §9 (`+5906901010`, `+2626931234`, `+32251389`,
 //! `+4479111234`… are valid, `+337000001`, `+1415555012`… are not); libphonenumber's number
 //! ranges are prefix ranges, so in practice the last two digits never decide validity.
+//! A number valid as written for its own country is also accepted where the crate, parsing
+//! with region FR, would wrongly strip a French trunk `0` from it (Italian fixed lines,
+//! `+39 06…`).
 //!
 //! # Normalisation
 //!
@@ -152,12 +155,23 @@ fn valid_e164(full: &str) -> Option<String> {
 }
 
 /// The reference path: `phonenumber::parse` (region FR) then `phonenumber::is_valid`.
+///
+/// One correction: phonenumber 0.3 strips region FR's trunk prefix `0` from *any* national
+/// number, even after another country code, so Italian fixed lines (`+39 06…`), valid for
+/// their country in libphonenumber, would be refused. A number that the crate finds valid as
+/// written for its own country (region from the country code, E.164 unchanged) is accepted.
 fn slow_valid_e164(full: &str) -> Option<String> {
-    let number = phonenumber::parse(Some(country::Id::FR), full).ok()?;
-    if !phonenumber::is_valid(&number) {
-        return None;
+    fn e164(number: &phonenumber::PhoneNumber) -> String {
+        format!("+{}{}", number.code().value(), number.national())
     }
-    Some(format!("+{}{}", number.code().value(), number.national()))
+    if let Ok(number) = phonenumber::parse(Some(country::Id::FR), full) {
+        if phonenumber::is_valid(&number) {
+            return Some(e164(&number));
+        }
+    }
+    let number = phonenumber::parse(None, full).ok()?;
+    let written = e164(&number);
+    (phonenumber::is_valid(&number) && written == full).then_some(written)
 }
 
 /// `phonenumber::parse` + `is_valid` for the common case, straight on the metadata.
@@ -433,6 +447,9 @@ mod tests {
         ("0033 6 27 34 88", "+336273488"),
         ("06\u{a0}27\u{a0}34\u{a0}88", "+336273488"),
         ("+33 06 27 34 88", "+336273488"),
+        // An Italian fixed line keeps its leading 0 (see `slow_valid_e164`).
+        ("+39 06 1234 56", "+3906123456"),
+        ("0039 02 1234 5678", "+390212345678"),
     ];
 
     const INVALID: &[&str] = &[
