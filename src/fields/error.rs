@@ -57,3 +57,24 @@ impl fmt::Display for FieldError {
 }
 
 impl std::error::Error for FieldError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_the_facade_wording() {
+        let err = FieldError::new("phone_trunc", "must be a valid truncated phone number");
+        assert_eq!(
+            err.to_string(),
+            "/phone_trunc: must be a valid truncated phone number"
+        );
+        assert_eq!(err.field(), "phone_trunc");
+        assert_eq!(err.expected(), "must be a valid truncated phone number");
+        let renamed = err.for_field("driver.phone_trunc");
+        assert_eq!(
+            renamed.to_string(),
+            "/driver.phone_trunc: must be a valid truncated phone number"
+        );
+    }
+}
