@@ -33,7 +33,9 @@ fn phone_trunc(c: &mut Criterion) {
     parse::<PhoneTrunc>(c, "fields/phone_trunc/e164", "+336273488");
     parse::<PhoneTrunc>(c, "fields/phone_trunc/national_spaces", "06 27 34 88");
     parse::<PhoneTrunc>(c, "fields/phone_trunc/human_form", "+33 (0)6.27.34.88");
+    parse::<PhoneTrunc>(c, "fields/phone_trunc/trunk_zero", "+33 06 27 34 88");
     parse::<PhoneTrunc>(c, "fields/phone_trunc/foreign", "+4479111234");
+    parse::<PhoneTrunc>(c, "fields/phone_trunc/italian_fixed", "+39 06 1234 56");
     c.bench_function("fields/phone_trunc/invalid", |b| {
         b.iter(|| {
             let parsed = black_box("+337000001").parse::<PhoneTrunc>();
