@@ -1,9 +1,21 @@
+//! `journey_type`, `operator_class`, `operator_journey_id` and journey statuses.
+
 use std::fmt;
 use std::str::FromStr;
 
 use super::FieldError;
 
 /// `journey_type`: `short` or `long` (exact, lowercase).
+///
+/// ```
+/// use cee_eligibility::JourneyType;
+/// assert_eq!("short".parse::<JourneyType>()?, JourneyType::Short);
+/// assert_eq!(
+///     "Short".parse::<JourneyType>().map_err(|e| e.to_string()),
+///     Err("/journey_type: must be either short or long".to_owned())
+/// );
+/// # Ok::<(), cee_eligibility::FieldError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum JourneyType {
@@ -101,6 +113,14 @@ impl AsRef<str> for OperatorClass {
 string_serde!(OperatorClass, "A, B or C");
 
 /// `operator_journey_id`: 1–256 visible ASCII characters (`!`..=`~`), never rewritten.
+///
+/// ```
+/// use cee_eligibility::OperatorJourneyId;
+/// let id: OperatorJourneyId = "journey-42/a".parse()?;
+/// assert_eq!(id.as_str(), "journey-42/a");
+/// assert!("journey 42".parse::<OperatorJourneyId>().is_err()); // space is not visible
+/// # Ok::<(), cee_eligibility::FieldError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OperatorJourneyId(String);
 
@@ -134,7 +154,8 @@ impl fmt::Display for OperatorJourneyId {
 as_ref_str!(OperatorJourneyId);
 string_serde!(OperatorJourneyId, "an operator journey id");
 
-/// Status of a stored journey, set by the host.
+/// Status of a stored journey, set by the host (`pending`, `ok`, `acquisition_error`,
+/// `fraud_error`, `anomaly_error`, `canceled`, `terms_violation_error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[non_exhaustive]
@@ -204,3 +225,80 @@ impl AsRef<str> for JourneyStatus {
 }
 
 string_serde!(JourneyStatus, "a journey status");
+
+/// 1 to 256 characters of `!`..=`~`.
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for OperatorJourneyId {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        let n = u.int_in_range(1..=256usize)?;
+        let mut s = String::with_capacity(n);
+        for _ in 0..n {
+            s.push(char::from(u.int_in_range(b'!'..=b'~')?));
+        }
+        Ok(OperatorJourneyId(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journey_type_table() {
+        assert_eq!("short".parse(), Ok(JourneyType::Short));
+        assert_eq!("long".parse(), Ok(JourneyType::Long));
+        for t in [JourneyType::Short, JourneyType::Long] {
+            assert_eq!(t.to_string().parse(), Ok(t));
+        }
+        for bad in [
+            "",
+            "Short",
+            "LONG",
+            " short",
+            "short ",
+            "medium",
+            "shortlong",
+        ] {
+            assert_eq!(
+                bad.parse::<JourneyType>().map_err(|e| e.to_string()),
+                Err("/journey_type: must be either short or long".to_owned()),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn operator_class_table() {
+        for c in [OperatorClass::A, OperatorClass::B, OperatorClass::C] {
+            assert_eq!(c.to_string().parse(), Ok(c));
+        }
+        for bad in ["", "a", "D", "AB", " C"] {
+            assert!(bad.parse::<OperatorClass>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn operator_journey_id_table() {
+        let max = "~".repeat(256);
+        for ok in ["a", "!", "journey-42/a", max.as_str()] {
+            assert_eq!(
+                ok.parse::<OperatorJourneyId>().map(|i| i.to_string()),
+                Ok(ok.to_owned())
+            );
+        }
+        let long = "a".repeat(257);
+        for bad in ["", " ", "a b", "a\tb", "é", "a\u{7f}", long.as_str()] {
+            assert!(bad.parse::<OperatorJourneyId>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn journey_status_table() {
+        for st in JourneyStatus::ALL {
+            assert_eq!(st.as_str().parse(), Ok(st));
+        }
+        for bad in ["", "Pending", "error", "ok "] {
+            assert!(bad.parse::<JourneyStatus>().is_err(), "{bad:?}");
+        }
+    }
+}
