@@ -1,19 +1,5 @@
 //! Fuzz target: the JSON façade never panics and never answers 500 on any request.
 //!
-//! Wiring (`fuzz/Cargo.toml`, next to the other targets):
-//!
-//! ```toml
-//! [[bin]]
-//! name = "api_handle"
-//! path = "fuzz_targets/api_handle.rs"
-//! test = false
-//! doc = false
-//! bench = false
-//! ```
-//!
-//! It needs `libfuzzer-sys = "0.4"`, `arbitrary = { version = "1", features = ["derive"] }` and
-//! `cee-eligibility = { path = "..", features = ["api"] }`.
-//!
 //! Inputs are either raw bytes (any method, path and body) or a structured request whose body
 //! is a small JSON tree built from the façade's own field names and plausible values, so the
 //! fuzzer reaches the handlers past JSON parsing. One engine (temporary, manual clock) is
