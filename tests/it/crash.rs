@@ -1,0 +1,442 @@
+//! Crash test (SPEC §8): a child process writes with `Durability::Immediate` and is killed
+//! with SIGKILL at random points; the parent reopens the same directory and checks that every
+//! acknowledged write is there and that no import batch is half-applied. The directory is
+//! reused across kills, so recovery after recovery is exercised too.
+//!
+//! Knobs: `CEE_CRASH_KILLS` (default 20), `CEE_CRASH_SEED` (default fixed).
+//!
+//! Protocol (child stdout, one line per event, flushed before the next call):
+//! `READY`, `START IMPORT <batch>` / `IMPORT <batch> <n>`, `START REG <n>` /
+//! `JOURNEY <n>` / `REG <uuid> <long|short> <n>`. A `START` line is written *before* the call,
+//! so the parent knows every batch and registration that may have reached the disk.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use cee_eligibility::clock::ManualClock;
+use cee_eligibility::*;
+
+use crate::common::*;
+
+const DIR_VAR: &str = "CEE_CRASH_DIR";
+const SEED_VAR: &str = "CEE_CRASH_SEED";
+const BATCH_VAR: &str = "CEE_CRASH_FIRST_BATCH";
+const REG_VAR: &str = "CEE_CRASH_FIRST_REG";
+const SECRET: [u8; 32] = [9; 32];
+const NOW: &str = "2024-06-15T12:00:00Z";
+const ROWS: usize = 1000;
+/// Import phones are `+336bbbiii` (batch < 300: national `60…`–`62…`, all valid);
+/// registration phones `+3364nnnnn`.
+const MAX_BATCH: u64 = 299;
+
+/// A small deterministic PRNG (splitmix64), shared with the stress test.
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    pub(crate) fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo + 1)
+    }
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|s| s.parse().ok())
+}
+
+fn open(dir: &str) -> Result<Engine, Error> {
+    Engine::open(
+        Config::new(dir)
+            .secret(SECRET)
+            .clock(ManualClock::new(ts(NOW)))
+            .durability(Durability::Immediate),
+    )
+}
+
+fn batch_phone(batch: u64, i: usize) -> String {
+    format!("+336{batch:03}{i:03}")
+}
+
+fn batch_jt(i: usize) -> &'static str {
+    if i % 2 == 0 {
+        "short"
+    } else {
+        "long"
+    }
+}
+
+fn batch_rows(batch: u64) -> Vec<ImportRow> {
+    (0..ROWS)
+        .map(|i| {
+            row(
+                batch_jt(i),
+                &batch_phone(batch, i),
+                "IMP",
+                "2022-06-01T00:00:00Z",
+            )
+        })
+        .collect()
+}
+
+fn reg_phone(n: u64) -> String {
+    format!("+3364{n:05}")
+}
+
+fn reg_license(n: u64) -> String {
+    format!("CR{n}")
+}
+
+fn reg_key(n: u64) -> IdentityKey {
+    format!("c{n:063x}").parse().unwrap()
+}
+
+fn reg_request(n: u64, long: bool) -> RegisterRequest {
+    let mut req = if long {
+        long_req(
+            &reg_phone(n),
+            "REG",
+            &reg_license(n),
+            'a',
+            "2024-05-01T00:00:00Z",
+            "2024-06-10T00:00:00Z",
+        )
+    } else {
+        short_req(
+            &format!("crash-{n}"),
+            "REG",
+            &reg_license(n),
+            'a',
+            "2024-06-10T00:00:00Z",
+        )
+    };
+    req.identity_key = reg_key(n);
+    req
+}
+
+fn say(out: &mut impl Write, line: &str) {
+    writeln!(out, "{line}").unwrap();
+    out.flush().unwrap();
+}
+
+/// The child: writes until killed. Returns at once when not started by the crash test.
+#[test]
+#[ignore = "child process of crash::acknowledged_writes_survive_sigkill"]
+fn child_main() {
+    let Ok(dir) = std::env::var(DIR_VAR) else {
+        return;
+    };
+    let mut rng = Rng::new(env_u64(SEED_VAR).unwrap());
+    let mut batch = env_u64(BATCH_VAR).unwrap();
+    let mut n = env_u64(REG_VAR).unwrap();
+    let engine = open(&dir).unwrap();
+    // The first phone parsed loads libphonenumber's metadata (about a second in debug builds):
+    // do it before READY, so that the kill delays measure writes.
+    let _: PhoneTrunc = reg_phone(0).parse().unwrap();
+    let o = op(1);
+    let mut out = std::io::stdout().lock();
+    say(&mut out, "READY");
+    // The parent kills us long before this; the deadline only bounds an orphan.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        match rng.below(8) {
+            0..=1 if batch <= MAX_BATCH => {
+                say(&mut out, &format!("START IMPORT {batch}"));
+                let report = engine.import(&o, &batch_rows(batch)).unwrap();
+                assert_eq!(report.imported, ROWS, "{:?}", report.failed_details.first());
+                say(&mut out, &format!("IMPORT {batch} {}", report.imported));
+                batch += 1;
+            }
+            k => {
+                let long = k % 2 == 0;
+                say(&mut out, &format!("START REG {n}"));
+                if !long {
+                    let j = journey(
+                        &format!("crash-{n}"),
+                        &reg_phone(n),
+                        "2024-05-01T08:00:00Z",
+                        "2024-05-01T09:00:00Z",
+                    );
+                    engine.put_journey(&o, &j).unwrap();
+                    say(&mut out, &format!("JOURNEY {n}"));
+                }
+                let reg = registered(engine.register(&o, &reg_request(n, long)).unwrap());
+                let kind = if long { "long" } else { "short" };
+                say(&mut out, &format!("REG {} {kind} {n}", reg.uuid));
+                n += 1;
+            }
+        }
+    }
+}
+
+/// What the children reported, over all rounds.
+#[derive(Default)]
+struct Log {
+    batches_started: BTreeSet<u64>,
+    batches_acked: BTreeSet<u64>,
+    regs_started: BTreeSet<u64>,
+    journeys_acked: BTreeSet<u64>,
+    /// n → (uuid, long)
+    regs_acked: BTreeMap<u64, (ApplicationId, bool)>,
+}
+
+impl Log {
+    fn record(&mut self, line: &str) {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        match w.as_slice() {
+            ["START", "IMPORT", b] => {
+                self.batches_started.insert(b.parse().unwrap());
+            }
+            ["IMPORT", b, n] => {
+                assert_eq!(n.parse::<usize>().unwrap(), ROWS);
+                self.batches_acked.insert(b.parse().unwrap());
+            }
+            ["START", "REG", n] => {
+                self.regs_started.insert(n.parse().unwrap());
+            }
+            ["JOURNEY", n] => {
+                self.journeys_acked.insert(n.parse().unwrap());
+            }
+            ["REG", uuid, kind, n] => {
+                self.regs_acked
+                    .insert(n.parse().unwrap(), (uuid.parse().unwrap(), *kind == "long"));
+            }
+            // libtest's own lines ("running 1 test", …).
+            _ => {}
+        }
+    }
+
+    fn next_batch(&self) -> u64 {
+        self.batches_started.last().map_or(0, |b| b + 1)
+    }
+
+    fn next_reg(&self) -> u64 {
+        self.regs_started.last().map_or(0, |n| n + 1)
+    }
+}
+
+/// Runs one child until it is killed; returns its stdout lines.
+fn run_child(dir: &str, seed: u64, log: &Log, kill: Kill) -> Vec<String> {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["crash::child_main", "--exact", "--nocapture", "--ignored"])
+        .env(DIR_VAR, dir)
+        .env(SEED_VAR, seed.to_string())
+        .env(BATCH_VAR, log.next_batch().to_string())
+        .env(REG_VAR, log.next_reg().to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if line == "READY" {
+                let _ = tx.send(());
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+        s
+    });
+    match kill {
+        Kill::AfterReady(delay) => {
+            // The first round creates the database: wait for READY, however long it takes.
+            if rx.recv_timeout(Duration::from_secs(60)).is_err() {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("child never got ready: {}", err_reader.join().unwrap());
+            }
+            std::thread::sleep(delay);
+        }
+        Kill::AfterSpawn(delay) => std::thread::sleep(delay),
+    }
+    if let Some(status) = child.try_wait().unwrap() {
+        panic!(
+            "child exited on its own ({status}): {}",
+            err_reader.join().unwrap()
+        );
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "child was killed");
+    drop(err_reader);
+    reader.join().unwrap()
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kill {
+    /// Kill this long after the child opened the database.
+    AfterReady(Duration),
+    /// Kill this long after spawning (possibly during open and recovery).
+    AfterSpawn(Duration),
+}
+
+/// Figures of one verification.
+#[derive(Debug, Default)]
+struct Checked {
+    batches_present: usize,
+    rows_checked: usize,
+    regs_checked: usize,
+}
+
+/// Simulation requests of every row of a batch, parsed once (phone parsing dominates).
+fn batch_requests(batch: u64) -> Vec<SimulateRequest> {
+    (0..ROWS)
+        .map(|i| sim(batch_jt(i), &batch_phone(batch, i), "IMP"))
+        .collect()
+}
+
+fn verify(
+    dir: &str,
+    log: &Log,
+    requests: &mut BTreeMap<u64, Vec<SimulateRequest>>,
+) -> Result<Checked, Error> {
+    let engine = open(dir)?;
+    let o = op(1);
+    let mut checked = Checked::default();
+    // Import batches: acknowledged ones complete, every one all or nothing.
+    for &b in &log.batches_started {
+        let reqs = requests.entry(b).or_insert_with(|| batch_requests(b));
+        let mut hits = 0;
+        for r in reqs.iter() {
+            if !engine.simulate(&o, r)?.is_eligible() {
+                hits += 1;
+            }
+        }
+        checked.rows_checked += reqs.len();
+        assert!(
+            hits == 0 || hits == ROWS,
+            "batch {b} is half-applied: {hits} of {ROWS} rows"
+        );
+        if log.batches_acked.contains(&b) {
+            assert_eq!(hits, ROWS, "acknowledged batch {b} lost");
+        }
+        if hits == ROWS {
+            checked.batches_present += 1;
+        }
+    }
+    // Acknowledged journeys and registrations.
+    for n in &log.journeys_acked {
+        let j = engine.journey(&o, &format!("crash-{n}").parse().unwrap())?;
+        assert!(j.is_some(), "acknowledged journey {n} lost");
+    }
+    for (&n, &(uuid, long)) in &log.regs_acked {
+        let app = engine
+            .find(&o, &uuid)
+            .unwrap_or_else(|e| panic!("acknowledged registration {n} ({uuid}) lost: {e}"));
+        let jt = if long { "long" } else { "short" };
+        assert_eq!(app.journey_type.to_string(), jt);
+        assert!(!app.specific);
+        let mut q = sim(jt, "+336500000", "ZZZ");
+        q.driving_license = Some(reg_license(n).parse().unwrap());
+        let c = blocked(engine.simulate(&o, &q)?);
+        assert_eq!(
+            c.uuid,
+            Some(uuid),
+            "registration {n} does not block by licence"
+        );
+        let mut q = sim(jt, &reg_phone(n), "REG");
+        q.identity_key = Some(reg_key(n));
+        let c = blocked(engine.simulate(&o, &q)?);
+        assert_eq!(c.uuid, Some(uuid), "registration {n} does not block by key");
+        if !long {
+            let j = engine
+                .journey(&o, &format!("crash-{n}").parse().unwrap())?
+                .unwrap();
+            assert_eq!(j.application, Some(uuid), "journey of registration {n}");
+        }
+        checked.regs_checked += 1;
+    }
+    // The stored records agree with the index: whole batches, and between what was
+    // acknowledged and what was attempted.
+    let stats = engine.stats()?;
+    assert_eq!(
+        stats.specific,
+        (
+            (checked.batches_present * ROWS / 2) as u64,
+            (checked.batches_present * ROWS / 2) as u64
+        ),
+        "specific records vs. batches found through the index"
+    );
+    let standardized = stats.standardized.0 + stats.standardized.1;
+    assert!(
+        (log.regs_acked.len() as u64..=log.regs_started.len() as u64).contains(&standardized),
+        "{standardized} standardized records, {} acknowledged, {} attempted",
+        log.regs_acked.len(),
+        log.regs_started.len()
+    );
+    assert_eq!(stats.deleted, 0);
+    Ok(checked)
+}
+
+#[test]
+fn acknowledged_writes_survive_sigkill() -> R {
+    let kills = env_u64("CEE_CRASH_KILLS").unwrap_or(20);
+    let seed = env_u64(SEED_VAR).unwrap_or(0x5EED_C4A5);
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().to_str().unwrap().to_owned();
+    let mut rng = Rng::new(seed);
+    let mut log = Log::default();
+    let mut requests = BTreeMap::new();
+    let started = Instant::now();
+    let mut last = Checked::default();
+    let (mut rows_total, mut regs_total) = (0, 0);
+    for round in 0..kills {
+        // Every fifth round is killed early, often while sled opens and recovers.
+        let kill = if round % 5 == 4 {
+            Kill::AfterSpawn(Duration::from_millis(rng.between(0, 60)))
+        } else {
+            Kill::AfterReady(Duration::from_millis(rng.between(20, 400)))
+        };
+        let lines = run_child(&dir, rng.next_u64(), &log, kill);
+        for line in &lines {
+            log.record(line);
+        }
+        last = verify(&dir, &log, &mut requests)
+            .map_err(|e| format!("round {round} ({kill:?}), seed {seed:#x}: reopen: {e}"))?;
+        rows_total += last.rows_checked;
+        regs_total += last.regs_checked;
+    }
+    eprintln!(
+        "crash: {kills} kills in {:.1?}; batches acknowledged {} / attempted {} / present {}; \
+         registrations acknowledged {} / attempted {}; journeys {}; \
+         over all rounds: {rows_total} row checks, {regs_total} registration checks",
+        started.elapsed(),
+        log.batches_acked.len(),
+        log.batches_started.len(),
+        last.batches_present,
+        last.regs_checked,
+        log.regs_started.len(),
+        log.journeys_acked.len(),
+    );
+    assert!(
+        kills < 5 || (!log.batches_acked.is_empty() && !log.regs_acked.is_empty()),
+        "the children acknowledged nothing: the test checks nothing"
+    );
+    Ok(())
+}
