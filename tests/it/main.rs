@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
+mod corruption;
 mod crash;
 mod engine_journeys;
 mod engine_persistence;
