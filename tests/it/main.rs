@@ -10,3 +10,4 @@ mod engine_register;
 mod engine_rules;
 mod fields;
 mod model;
+mod stress;
