@@ -631,7 +631,7 @@ fn application_fields_out_of_range_are_corrupt() {
 /// "not eligible" (`journey_eligibility` maps it to `NotEligible::Class`), and `find` reports
 /// `status: None` for an unknown status byte (`journey_status(..)` is an `Option`).
 #[test]
-#[ignore = "bug: out-of-range journey class/status give a refusal or status None instead of Error::Corrupt"]
+#[ignore = "bug: out-of-range journey class/status read as NotEligible / status None, not Corrupt"]
 fn journey_fields_out_of_range_are_corrupt() {
     let f = fixture();
     let o = op(1);
