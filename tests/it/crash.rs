@@ -6,9 +6,10 @@
 //! Knobs: `CEE_CRASH_KILLS` (default 20), `CEE_CRASH_SEED` (default fixed).
 //!
 //! Protocol (child stdout, one line per event, flushed before the next call):
-//! `READY`, `START IMPORT <batch>` / `IMPORT <batch> <n>`, `START REG <n>` /
-//! `JOURNEY <n>` / `REG <uuid> <long|short> <n>`. A `START` line is written *before* the call,
-//! so the parent knows every batch and registration that may have reached the disk.
+//! `READY`, `START IMPORT <batch>` / `IMPORT <batch> <n>`, `START REG <n> <long|short>` /
+//! `JOURNEY <n>` / `REG <uuid> <long|short> <n>`, `START DEL <n>` / `DEL <n>`. A `START` line
+//! is written *before* the call, so the parent knows every write that may have reached the
+//! disk, and checks that each one is there entirely or not at all.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
@@ -151,12 +152,14 @@ fn child_main() {
     // do it before READY, so that the kill delays measure writes.
     let _: PhoneTrunc = reg_phone(0).parse().unwrap();
     let o = op(1);
+    // Registrations of this run, deletable.
+    let mut mine: Vec<(u64, ApplicationId)> = Vec::new();
     let mut out = std::io::stdout().lock();
     say(&mut out, "READY");
     // The parent kills us long before this; the deadline only bounds an orphan.
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
-        match rng.below(8) {
+        match rng.below(9) {
             0..=1 if batch <= MAX_BATCH => {
                 say(&mut out, &format!("START IMPORT {batch}"));
                 let report = engine.import(&o, &batch_rows(batch)).unwrap();
@@ -164,9 +167,16 @@ fn child_main() {
                 say(&mut out, &format!("IMPORT {batch} {}", report.imported));
                 batch += 1;
             }
+            7..=8 if !mine.is_empty() => {
+                let (m, uuid) = mine.swap_remove(rng.below(mine.len() as u64) as usize);
+                say(&mut out, &format!("START DEL {m}"));
+                engine.delete(&o, &uuid).unwrap();
+                say(&mut out, &format!("DEL {m}"));
+            }
             k => {
                 let long = k % 2 == 0;
-                say(&mut out, &format!("START REG {n}"));
+                let kind = if long { "long" } else { "short" };
+                say(&mut out, &format!("START REG {n} {kind}"));
                 if !long {
                     let j = journey(
                         &format!("crash-{n}"),
@@ -178,8 +188,8 @@ fn child_main() {
                     say(&mut out, &format!("JOURNEY {n}"));
                 }
                 let reg = registered(engine.register(&o, &reg_request(n, long)).unwrap());
-                let kind = if long { "long" } else { "short" };
                 say(&mut out, &format!("REG {} {kind} {n}", reg.uuid));
+                mine.push((n, reg.uuid));
                 n += 1;
             }
         }
@@ -191,8 +201,11 @@ fn child_main() {
 struct Log {
     batches_started: BTreeSet<u64>,
     batches_acked: BTreeSet<u64>,
-    regs_started: BTreeSet<u64>,
+    /// n → long
+    regs_started: BTreeMap<u64, bool>,
     journeys_acked: BTreeSet<u64>,
+    dels_started: BTreeSet<u64>,
+    dels_acked: BTreeSet<u64>,
     /// n → (uuid, long)
     regs_acked: BTreeMap<u64, (ApplicationId, bool)>,
 }
@@ -208,8 +221,15 @@ impl Log {
                 assert_eq!(n.parse::<usize>().unwrap(), ROWS);
                 self.batches_acked.insert(b.parse().unwrap());
             }
-            ["START", "REG", n] => {
-                self.regs_started.insert(n.parse().unwrap());
+            ["START", "REG", n, kind] => {
+                self.regs_started
+                    .insert(n.parse().unwrap(), *kind == "long");
+            }
+            ["START", "DEL", n] => {
+                self.dels_started.insert(n.parse().unwrap());
+            }
+            ["DEL", n] => {
+                self.dels_acked.insert(n.parse().unwrap());
             }
             ["JOURNEY", n] => {
                 self.journeys_acked.insert(n.parse().unwrap());
@@ -228,7 +248,7 @@ impl Log {
     }
 
     fn next_reg(&self) -> u64 {
-        self.regs_started.last().map_or(0, |n| n + 1)
+        self.regs_started.last_key_value().map_or(0, |(n, _)| n + 1)
     }
 }
 
@@ -311,6 +331,72 @@ fn batch_requests(batch: u64) -> Vec<SimulateRequest> {
         .collect()
 }
 
+fn jt_name(long: bool) -> &'static str {
+    if long {
+        "long"
+    } else {
+        "short"
+    }
+}
+
+/// Where registration `n` stands: `Some(uuid)` when its record, its index entries (licence and
+/// identity key) and, for a short one, its journey's link are all there; `None` when none of
+/// them is. Anything in between fails the test.
+fn registration_state(
+    engine: &Engine,
+    n: u64,
+    long: bool,
+    acked: Option<ApplicationId>,
+) -> Result<Option<ApplicationId>, Error> {
+    let o = op(1);
+    let jt = jt_name(long);
+    let mut by_license = sim(jt, "+336500000", "ZZZ");
+    by_license.driving_license = Some(reg_license(n).parse().unwrap());
+    let mut by_key = sim(jt, &reg_phone(n), "REG");
+    by_key.identity_key = Some(reg_key(n));
+    let uuid_of = |s: Simulation| match s {
+        Simulation::Eligible => None,
+        Simulation::Blocked(c) => Some(c.uuid.expect("own application: uuid shown")),
+    };
+    let license = uuid_of(engine.simulate(&o, &by_license)?);
+    let key = uuid_of(engine.simulate(&o, &by_key)?);
+    assert_eq!(
+        license, key,
+        "registration {n}: licence and key entries disagree"
+    );
+    let linked = if long {
+        license
+    } else {
+        let id = format!("crash-{n}").parse().unwrap();
+        engine.journey(&o, &id)?.and_then(|j| j.application)
+    };
+    assert_eq!(linked, license, "registration {n}: journey link vs. index");
+    if let (Some(u), Some(a)) = (license, acked) {
+        assert_eq!(u, a, "registration {n}: another application blocks");
+    }
+    if let Some(u) = license.or(acked) {
+        match engine.find(&o, &u) {
+            Ok(app) => {
+                assert_eq!(
+                    license,
+                    Some(u),
+                    "registration {n}: record without index entries"
+                );
+                assert_eq!(app.journey_type.to_string(), jt);
+                assert!(!app.specific);
+            }
+            Err(Error::NotFound { .. }) => {
+                assert_eq!(
+                    license, None,
+                    "registration {n}: index entries without record"
+                )
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(license)
+}
+
 fn verify(
     dir: &str,
     log: &Log,
@@ -345,35 +431,31 @@ fn verify(
         let j = engine.journey(&o, &format!("crash-{n}").parse().unwrap())?;
         assert!(j.is_some(), "acknowledged journey {n} lost");
     }
-    for (&n, &(uuid, long)) in &log.regs_acked {
-        let app = engine
-            .find(&o, &uuid)
-            .unwrap_or_else(|e| panic!("acknowledged registration {n} ({uuid}) lost: {e}"));
-        let jt = if long { "long" } else { "short" };
-        assert_eq!(app.journey_type.to_string(), jt);
-        assert!(!app.specific);
-        let mut q = sim(jt, "+336500000", "ZZZ");
-        q.driving_license = Some(reg_license(n).parse().unwrap());
-        let c = blocked(engine.simulate(&o, &q)?);
-        assert_eq!(
-            c.uuid,
-            Some(uuid),
-            "registration {n} does not block by licence"
-        );
-        let mut q = sim(jt, &reg_phone(n), "REG");
-        q.identity_key = Some(reg_key(n));
-        let c = blocked(engine.simulate(&o, &q)?);
-        assert_eq!(c.uuid, Some(uuid), "registration {n} does not block by key");
-        if !long {
-            let j = engine
-                .journey(&o, &format!("crash-{n}").parse().unwrap())?
-                .unwrap();
-            assert_eq!(j.application, Some(uuid), "journey of registration {n}");
+    // Registrations and deletes: each one entirely there or entirely absent; acknowledged
+    // ones as acknowledged.
+    let (mut active, mut deleted) = (0u64, 0u64);
+    for (&n, &long) in &log.regs_started {
+        let acked = log.regs_acked.get(&n).map(|(u, _)| *u);
+        let state = registration_state(&engine, n, long, acked)?;
+        let ctx = format!("registration {n} ({}, acked {acked:?})", jt_name(long));
+        match (
+            acked,
+            log.dels_acked.contains(&n),
+            log.dels_started.contains(&n),
+        ) {
+            (Some(u), false, false) => assert_eq!(state, Some(u), "{ctx}: lost"),
+            (Some(_), true, _) => assert_eq!(state, None, "{ctx}: acknowledged delete lost"),
+            // A registration or a delete in flight: either outcome, as long as it is whole.
+            _ => {}
+        }
+        match (state, acked) {
+            (Some(_), _) => active += 1,
+            (None, Some(_)) => deleted += 1,
+            (None, None) => {}
         }
         checked.regs_checked += 1;
     }
-    // The stored records agree with the index: whole batches, and between what was
-    // acknowledged and what was attempted.
+    // The stored records agree with the index: whole batches, whole registrations.
     let stats = engine.stats()?;
     assert_eq!(
         stats.specific,
@@ -383,14 +465,15 @@ fn verify(
         ),
         "specific records vs. batches found through the index"
     );
-    let standardized = stats.standardized.0 + stats.standardized.1;
-    assert!(
-        (log.regs_acked.len() as u64..=log.regs_started.len() as u64).contains(&standardized),
-        "{standardized} standardized records, {} acknowledged, {} attempted",
-        log.regs_acked.len(),
-        log.regs_started.len()
+    assert_eq!(
+        stats.standardized.0 + stats.standardized.1,
+        active,
+        "standardized records vs. registrations found through the index"
     );
-    assert_eq!(stats.deleted, 0);
+    assert_eq!(
+        stats.deleted, deleted,
+        "tombstones vs. deleted registrations"
+    );
     Ok(checked)
 }
 
@@ -424,18 +507,23 @@ fn acknowledged_writes_survive_sigkill() -> R {
     }
     eprintln!(
         "crash: {kills} kills in {:.1?}; batches acknowledged {} / attempted {} / present {}; \
-         registrations acknowledged {} / attempted {}; journeys {}; \
-         over all rounds: {rows_total} row checks, {regs_total} registration checks",
+         registrations acknowledged {} / attempted {}; deletes acknowledged {} / attempted {}; \
+         journeys {}; over all rounds: {rows_total} row checks, {regs_total} registration checks",
         started.elapsed(),
         log.batches_acked.len(),
         log.batches_started.len(),
         last.batches_present,
-        last.regs_checked,
+        log.regs_acked.len(),
         log.regs_started.len(),
+        log.dels_acked.len(),
+        log.dels_started.len(),
         log.journeys_acked.len(),
     );
     assert!(
-        kills < 5 || (!log.batches_acked.is_empty() && !log.regs_acked.is_empty()),
+        kills < 5
+            || (!log.batches_acked.is_empty()
+                && !log.regs_acked.is_empty()
+                && !log.dels_acked.is_empty()),
         "the children acknowledged nothing: the test checks nothing"
     );
     Ok(())
