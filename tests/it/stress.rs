@@ -317,9 +317,11 @@ fn concurrent_operations_keep_the_invariants() -> R {
     // 1. Of two matching registrations, the first was deleted before the second's call
     //    returned (its delete *started* before then, as seen from outside the lock).
     let deleted_at = |r: &Reg| dels.get(&r.uuid).map(|d| d.start);
+    let mut pairs = 0;
     for (i, a) in regs.iter().enumerate() {
         for b in &regs[i + 1..] {
             if matching(a, b) {
+                pairs += 1;
                 let a_first_then_deleted = deleted_at(a).is_some_and(|d| d < b.end);
                 let b_first_then_deleted = deleted_at(b).is_some_and(|d| d < a.end);
                 assert!(
@@ -400,7 +402,7 @@ fn concurrent_operations_keep_the_invariants() -> R {
     let ops = sum(&|t| t.ops);
     eprintln!(
         "stress: {threads} threads, {secs} s: {ops} operations, {} registrations \
-         ({} long), {del_count} deletes, {} refusals, {} imported rows, {} journeys",
+         ({} long, {pairs} matching pairs checked), {del_count} deletes, {} refusals, {} imported rows, {} journeys",
         regs.len(),
         count_regs(true),
         sum(&|t| t.refusals),
