@@ -821,3 +821,34 @@ fn flipped_bytes_never_give_a_wrong_answer() {
         flips.wrong.join("\n")
     );
 }
+
+/// Found by this campaign: `delete` recomputes the index keys to remove from the record's
+/// fields. When the stored datetime differs from the one in the keys (here by 1 ms, a value
+/// that decodes and is in range), the batch removes keys that do not exist and succeeds; the
+/// in-memory index drops the entries (it is keyed by pseudonym and uuid), the sled keys stay,
+/// and the deleted application blocks its beneficiary again after a reopen. Checking that each
+/// key exists before removing it would turn this into `Error::Corrupt`.
+#[test]
+#[ignore = "bug: delete leaves index keys behind when the record datetime disagrees"]
+fn delete_never_leaves_index_entries_behind() {
+    let f = fixture();
+    let o = op(1);
+    edit(f.dir.path(), &app_key(&f.long), |r: &mut AppRecord| {
+        r.datetime += 1
+    });
+    let mut q = sim("long", "+336500000", "ABC");
+    q.driving_license = Some(L_LONG.parse().unwrap());
+    let e = open(f.dir.path()).unwrap();
+    match e.delete(&o, &f.long) {
+        Err(err) => assert_corrupt(Err::<(), _>(err), "application", "delete"),
+        Ok(()) => {
+            assert!(e.simulate(&o, &q).unwrap().is_eligible(), "deleted");
+            drop(e);
+            let e = open(f.dir.path()).unwrap();
+            assert!(
+                e.simulate(&o, &q).unwrap().is_eligible(),
+                "the deleted application blocks again after a reopen"
+            );
+        }
+    }
+}

@@ -402,7 +402,8 @@ fn concurrent_operations_keep_the_invariants() -> R {
     let ops = sum(&|t| t.ops);
     eprintln!(
         "stress: {threads} threads, {secs} s: {ops} operations, {} registrations \
-         ({} long, {pairs} matching pairs checked), {del_count} deletes, {} refusals, {} imported rows, {} journeys",
+         ({} long, {pairs} matching pairs checked), {del_count} deletes, {} refusals, \
+         {} imported rows, {} journeys",
         regs.len(),
         count_regs(true),
         sum(&|t| t.refusals),
