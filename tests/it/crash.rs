@@ -6,7 +6,8 @@
 //! Knobs: `CEE_CRASH_KILLS` (default 20), `CEE_CRASH_SEED` (default fixed).
 //!
 //! Protocol (child stdout, one line per event, flushed before the next call):
-//! `READY`, `START IMPORT <batch>` / `IMPORT <batch> <n>`, `START REG <n> <long|short>` /
+//! `READY`, `START IMPORT <batch>` / `IMPORT <batch> <n>`, `START IDENT <batch>` /
+//! `IDENT <batch> <n>`, `START REG <n> <long|short>` /
 //! `JOURNEY <n>` / `REG <uuid> <long|short> <n>`, `START DEL <n>` / `DEL <n>`. A `START` line
 //! is written *before* the call, so the parent knows every write that may have reached the
 //! disk, and checks that each one is there entirely or not at all.
@@ -26,6 +27,7 @@ const DIR_VAR: &str = "CEE_CRASH_DIR";
 const SEED_VAR: &str = "CEE_CRASH_SEED";
 const BATCH_VAR: &str = "CEE_CRASH_FIRST_BATCH";
 const REG_VAR: &str = "CEE_CRASH_FIRST_REG";
+const UNIDENTIFIED_VAR: &str = "CEE_CRASH_UNIDENTIFIED";
 const SECRET: [u8; 32] = [9; 32];
 const NOW: &str = "2024-06-15T12:00:00Z";
 const ROWS: usize = 1000;
@@ -97,6 +99,23 @@ fn batch_rows(batch: u64) -> Vec<ImportRow> {
         .collect()
 }
 
+fn row_key(batch: u64, i: usize) -> IdentityKey {
+    format!("{:032x}{i:032x}", batch + 1).parse().unwrap()
+}
+
+/// Identity keys for every row of an imported batch (one atomic batch of 1000 key swaps).
+fn identity_rows(batch: u64) -> Vec<IdentityRow> {
+    (0..ROWS)
+        .map(|i| IdentityRow::Specific {
+            identity_key: row_key(batch, i).to_string(),
+            phone_trunc: batch_phone(batch, i),
+            last_name_trunc: "IMP".into(),
+            journey_type: batch_jt(i).into(),
+            datetime: "2022-06-01T00:00:00Z".into(),
+        })
+        .collect()
+}
+
 fn reg_phone(n: u64) -> String {
     format!("+3364{n:05}")
 }
@@ -152,20 +171,33 @@ fn child_main() {
     // do it before READY, so that the kill delays measure writes.
     let _: PhoneTrunc = reg_phone(0).parse().unwrap();
     let o = op(1);
-    // Registrations of this run, deletable.
+    // Registrations of this run, deletable; batches of this run, not yet identified.
     let mut mine: Vec<(u64, ApplicationId)> = Vec::new();
+    let mut unidentified: Vec<u64> = std::env::var(UNIDENTIFIED_VAR)
+        .unwrap()
+        .split(',')
+        .filter_map(|b| b.parse().ok())
+        .collect();
     let mut out = std::io::stdout().lock();
     say(&mut out, "READY");
     // The parent kills us long before this; the deadline only bounds an orphan.
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
-        match rng.below(9) {
+        match rng.below(10) {
             0..=1 if batch <= MAX_BATCH => {
                 say(&mut out, &format!("START IMPORT {batch}"));
                 let report = engine.import(&o, &batch_rows(batch)).unwrap();
                 assert_eq!(report.imported, ROWS, "{:?}", report.failed_details.first());
                 say(&mut out, &format!("IMPORT {batch} {}", report.imported));
+                unidentified.push(batch);
                 batch += 1;
+            }
+            2 | 9 if !unidentified.is_empty() => {
+                let b = unidentified.swap_remove(0);
+                say(&mut out, &format!("START IDENT {b}"));
+                let report = engine.import_identity(&o, &identity_rows(b)).unwrap();
+                assert_eq!(report.imported, ROWS, "{:?}", report.failed_details.first());
+                say(&mut out, &format!("IDENT {b} {}", report.imported));
             }
             7..=8 if !mine.is_empty() => {
                 let (m, uuid) = mine.swap_remove(rng.below(mine.len() as u64) as usize);
@@ -201,6 +233,8 @@ fn child_main() {
 struct Log {
     batches_started: BTreeSet<u64>,
     batches_acked: BTreeSet<u64>,
+    idents_started: BTreeSet<u64>,
+    idents_acked: BTreeSet<u64>,
     /// n → long
     regs_started: BTreeMap<u64, bool>,
     journeys_acked: BTreeSet<u64>,
@@ -220,6 +254,13 @@ impl Log {
             ["IMPORT", b, n] => {
                 assert_eq!(n.parse::<usize>().unwrap(), ROWS);
                 self.batches_acked.insert(b.parse().unwrap());
+            }
+            ["START", "IDENT", b] => {
+                self.idents_started.insert(b.parse().unwrap());
+            }
+            ["IDENT", b, n] => {
+                assert_eq!(n.parse::<usize>().unwrap(), ROWS);
+                self.idents_acked.insert(b.parse().unwrap());
             }
             ["START", "REG", n, kind] => {
                 self.regs_started
@@ -253,13 +294,21 @@ impl Log {
 }
 
 /// Runs one child until it is killed; returns its stdout lines.
-fn run_child(dir: &str, seed: u64, log: &Log, kill: Kill) -> Vec<String> {
+fn run_child(dir: &str, seed: u64, log: &Log, unidentified: &[u64], kill: Kill) -> Vec<String> {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["crash::child_main", "--exact", "--nocapture", "--ignored"])
         .env(DIR_VAR, dir)
         .env(SEED_VAR, seed.to_string())
         .env(BATCH_VAR, log.next_batch().to_string())
         .env(REG_VAR, log.next_reg().to_string())
+        .env(
+            UNIDENTIFIED_VAR,
+            unidentified
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -320,15 +369,32 @@ enum Kill {
 #[derive(Debug, Default)]
 struct Checked {
     batches_present: usize,
+    /// Batches imported and without identity keys yet.
+    unidentified: Vec<u64>,
     rows_checked: usize,
     regs_checked: usize,
 }
 
-/// Simulation requests of every row of a batch, parsed once (phone parsing dominates).
-fn batch_requests(batch: u64) -> Vec<SimulateRequest> {
+/// Simulation requests of every row of a batch, parsed once (phone parsing dominates): by
+/// name and phone, and by identity key alone.
+fn batch_requests(batch: u64) -> Vec<(SimulateRequest, SimulateRequest)> {
     (0..ROWS)
-        .map(|i| sim(batch_jt(i), &batch_phone(batch, i), "IMP"))
+        .map(|i| {
+            let mut by_key = sim(batch_jt(i), "+336500000", "ZZZ");
+            by_key.identity_key = Some(row_key(batch, i));
+            (sim(batch_jt(i), &batch_phone(batch, i), "IMP"), by_key)
+        })
         .collect()
+}
+
+/// Where an import batch stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum BatchState {
+    Absent,
+    /// Imported: its rows match by name and phone.
+    Imported,
+    /// Imported, then given identity keys: its rows match by key only (SPEC §5 rule 2).
+    Identified,
 }
 
 fn jt_name(long: bool) -> &'static str {
@@ -400,30 +466,52 @@ fn registration_state(
 fn verify(
     dir: &str,
     log: &Log,
-    requests: &mut BTreeMap<u64, Vec<SimulateRequest>>,
+    requests: &mut BTreeMap<u64, Vec<(SimulateRequest, SimulateRequest)>>,
 ) -> Result<Checked, Error> {
     let engine = open(dir)?;
     let o = op(1);
     let mut checked = Checked::default();
-    // Import batches: acknowledged ones complete, every one all or nothing.
+    // Import batches (and their identity imports): acknowledged ones complete, every one all
+    // or nothing.
     for &b in &log.batches_started {
         let reqs = requests.entry(b).or_insert_with(|| batch_requests(b));
-        let mut hits = 0;
-        for r in reqs.iter() {
-            if !engine.simulate(&o, r)?.is_eligible() {
-                hits += 1;
-            }
+        let mut counts = BTreeMap::new();
+        for (by_name_phone, by_key) in reqs.iter() {
+            let state = match (
+                engine.simulate(&o, by_name_phone)?.is_eligible(),
+                engine.simulate(&o, by_key)?.is_eligible(),
+            ) {
+                (true, true) => BatchState::Absent,
+                (false, true) => BatchState::Imported,
+                (true, false) => BatchState::Identified,
+                (false, false) => panic!("batch {b}: a row matches by name+phone and by key"),
+            };
+            *counts.entry(state).or_insert(0) += 1;
         }
         checked.rows_checked += reqs.len();
-        assert!(
-            hits == 0 || hits == ROWS,
-            "batch {b} is half-applied: {hits} of {ROWS} rows"
-        );
+        let state = match counts.keys().collect::<Vec<_>>().as_slice() {
+            [one] => **one,
+            _ => panic!("batch {b} is half-applied: {counts:?}"),
+        };
+        let ctx = format!("batch {b} is {state:?}");
         if log.batches_acked.contains(&b) {
-            assert_eq!(hits, ROWS, "acknowledged batch {b} lost");
+            assert_ne!(state, BatchState::Absent, "{ctx}: acknowledged import lost");
         }
-        if hits == ROWS {
+        if log.idents_acked.contains(&b) {
+            assert_eq!(
+                state,
+                BatchState::Identified,
+                "{ctx}: acknowledged identities lost"
+            );
+        }
+        if !log.idents_started.contains(&b) {
+            assert_ne!(state, BatchState::Identified, "{ctx}: never identified");
+        }
+        if state != BatchState::Absent {
             checked.batches_present += 1;
+        }
+        if state == BatchState::Imported && !log.idents_started.contains(&b) {
+            checked.unidentified.push(b);
         }
     }
     // Acknowledged journeys and registrations.
@@ -494,9 +582,16 @@ fn acknowledged_writes_survive_sigkill() -> R {
         let kill = if round % 5 == 4 {
             Kill::AfterSpawn(Duration::from_millis(rng.between(0, 60)))
         } else {
-            Kill::AfterReady(Duration::from_millis(rng.between(20, 400)))
+            // Short delays hit the first write; long ones let imports (0.2–0.5 s each in a
+            // debug build) be acknowledged before the kill.
+            let (lo, hi) = if rng.below(2) == 0 {
+                (20, 400)
+            } else {
+                (400, 1500)
+            };
+            Kill::AfterReady(Duration::from_millis(rng.between(lo, hi)))
         };
-        let lines = run_child(&dir, rng.next_u64(), &log, kill);
+        let lines = run_child(&dir, rng.next_u64(), &log, &last.unidentified, kill);
         for line in &lines {
             log.record(line);
         }
@@ -507,12 +602,15 @@ fn acknowledged_writes_survive_sigkill() -> R {
     }
     eprintln!(
         "crash: {kills} kills in {:.1?}; batches acknowledged {} / attempted {} / present {}; \
+         identity batches acknowledged {} / attempted {}; \
          registrations acknowledged {} / attempted {}; deletes acknowledged {} / attempted {}; \
          journeys {}; over all rounds: {rows_total} row checks, {regs_total} registration checks",
         started.elapsed(),
         log.batches_acked.len(),
         log.batches_started.len(),
         last.batches_present,
+        log.idents_acked.len(),
+        log.idents_started.len(),
         log.regs_acked.len(),
         log.regs_started.len(),
         log.dels_acked.len(),
@@ -523,6 +621,7 @@ fn acknowledged_writes_survive_sigkill() -> R {
         kills < 5
             || (!log.batches_acked.is_empty()
                 && !log.regs_acked.is_empty()
+                && !log.idents_acked.is_empty()
                 && !log.dels_acked.is_empty()),
         "the children acknowledged nothing: the test checks nothing"
     );
