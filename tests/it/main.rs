@@ -4,9 +4,12 @@
 #[cfg(feature = "api")]
 mod api;
 mod common;
+mod corruption;
+mod crash;
 mod engine_journeys;
 mod engine_persistence;
 mod engine_register;
 mod engine_rules;
 mod fields;
 mod model;
+mod stress;

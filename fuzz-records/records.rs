@@ -1,0 +1,22 @@
+//! Record decoder fuzz target: arbitrary bytes decoded as every stored record type (never a
+//! panic; what decodes re-encodes to the same record), and split at byte 47 as an identity
+//! index key/value pair (never a panic; what decodes re-encodes to the same bytes).
+//!
+//! Wire it as `[[bin]] name = "records", path = "fuzz_targets/records.rs"` in the cargo-fuzz
+//! workspace, with `cee-eligibility = { path = "..", features = ["arbitrary"] }` and
+//! `libfuzzer-sys = "0.4"`. Seeds: any stored value (`sled` export of a test database), e.g.
+//! `01` followed by a bincode `AppRecord`; and 47-byte index keys starting with `01`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+/// Length of an identity index key:
+/// `[01][kind][pseudonym ×16][jt][bucket u32][time i64][uuid ×16]`.
+const INDEX_KEY_LEN: usize = 47;
+
+fuzz_target!(|data: &[u8]| {
+    cee_eligibility::__fuzz::decode_records(data);
+    if data.len() > INDEX_KEY_LEN {
+        cee_eligibility::__fuzz::decode_index_entry(&data[..INDEX_KEY_LEN], &data[INDEX_KEY_LEN..]);
+    }
+});
