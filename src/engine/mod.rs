@@ -165,11 +165,20 @@ fn check_meta(store: &Store, keys: &Keys) -> Result<(), Error> {
     let check = store.get(keys::META_KEYCHECK)?;
     match (format, check) {
         (Some(f), Some(c)) => {
-            if f.as_slice() != [keys::FORMAT_VERSION] {
-                return Err(Error::UnsupportedFormat {
-                    found: f.first().copied().unwrap_or(0),
-                    supported: keys::FORMAT_VERSION,
-                });
+            match f.as_slice() {
+                [v] if *v == keys::FORMAT_VERSION => {}
+                [v] => {
+                    return Err(Error::UnsupportedFormat {
+                        found: *v,
+                        supported: keys::FORMAT_VERSION,
+                    })
+                }
+                other => {
+                    return Err(Error::Corrupt {
+                        record: "database metadata".into(),
+                        reason: format!("format version of {} bytes", other.len()),
+                    })
+                }
             }
             if c.as_slice() != keys.key_check() {
                 return Err(Error::WrongSecret);
