@@ -5,6 +5,7 @@
 
 mod cee;
 mod garbage;
+mod hostile;
 mod import;
 mod journeys;
 mod register;
