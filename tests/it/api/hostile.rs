@@ -191,7 +191,7 @@ fn journey_string_fields() {
 fn journey_number_fields() {
     let fx = Fx::new();
     let body = journey();
-    let mut out_of_range = vec![
+    let mut out_of_range = [
         (
             "/start/lat",
             vec![json!(90.000001), json!(-91), json!(1000)],
