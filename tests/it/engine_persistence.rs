@@ -211,32 +211,27 @@ fn walk(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
     Ok(out)
 }
 
-#[test]
-fn concurrent_registrations_exactly_one_per_beneficiary() -> R {
+/// `threads` threads start together and each registers people `0..people` in order, with
+/// `request(thread, person)` from `operator(thread)`; returns how many times each person won.
+fn race(
+    threads: usize,
+    people: usize,
+    operator: fn(usize) -> Operator,
+    request: fn(usize, usize) -> RegisterRequest,
+) -> Vec<usize> {
     let (e, _) = engine_at(NOW);
-    let threads = 8;
-    let people = 40;
     let barrier = Arc::new(Barrier::new(threads));
     let handles: Vec<_> = (0..threads)
         .map(|t| {
             let (e, barrier) = (e.clone(), barrier.clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                let mut wins = Vec::new();
-                for p in 0..people {
-                    // Every thread: same licence for person p, its own phone, name and date.
-                    let phone = format!("+336{t}{p:05}");
-                    let dl = format!("P{p}");
-                    let date = format!("2024-05-{:02}T00:00:00Z", 1 + t);
-                    let out = e.register(
-                        &op(1 + t as u32 % 2),
-                        &long_req(&phone, "ABC", &dl, 'a', &date, "2024-06-10T00:00:00Z"),
-                    );
-                    if let Ok(RegisterOutcome::Registered(_)) = out {
-                        wins.push(p);
-                    }
-                }
-                wins
+                (0..people)
+                    .filter(|p| {
+                        let out = e.register(&operator(t), &request(t, *p));
+                        matches!(out, Ok(RegisterOutcome::Registered(_)))
+                    })
+                    .collect::<Vec<_>>()
             })
         })
         .collect();
@@ -246,51 +241,52 @@ fn concurrent_registrations_exactly_one_per_beneficiary() -> R {
             per_person[p] += 1;
         }
     }
-    // All share identity key 'a', so in fact everyone is one beneficiary: exactly one win.
-    assert_eq!(per_person.iter().sum::<usize>(), 1, "{per_person:?}");
-    Ok(())
+    per_person
 }
 
 #[test]
-fn concurrent_registrations_distinct_keys() -> R {
-    let (e, _) = engine_at(NOW);
-    let threads = 8;
-    let people = 30;
-    let barrier = Arc::new(Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (e, barrier) = (e.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                let mut wins = Vec::new();
-                for p in 0..people {
-                    let phone = format!("+336{t}{p:05}");
-                    let dl = format!("P{p}");
-                    let mut req = long_req(
-                        &phone,
-                        "ABC",
-                        &dl,
-                        'a',
-                        "2024-05-01T00:00:00Z",
-                        "2024-06-10T00:00:00Z",
-                    );
-                    req.identity_key = format!("{p:064x}").parse().unwrap();
-                    if let Ok(RegisterOutcome::Registered(_)) = e.register(&op(1), &req) {
-                        wins.push(p);
-                    }
-                }
-                wins
-            })
-        })
-        .collect();
-    let mut per_person = vec![0; people];
-    for h in handles {
-        for p in h.join().unwrap() {
-            per_person[p] += 1;
-        }
-    }
-    assert!(per_person.iter().all(|n| *n == 1), "{per_person:?}");
-    Ok(())
+fn concurrent_registrations_exactly_one_per_beneficiary() {
+    // Every thread: same licence for person p, its own phone and date, two operators.
+    let wins = race(
+        8,
+        40,
+        |t| op(1 + t as u32 % 2),
+        |t, p| {
+            let date = format!("2024-05-{:02}T00:00:00Z", 1 + t);
+            long_req(
+                &format!("+336{t}{p:05}"),
+                "ABC",
+                &format!("P{p}"),
+                'a',
+                &date,
+                "2024-06-10T00:00:00Z",
+            )
+        },
+    );
+    // All share identity key 'a', so in fact everyone is one beneficiary: exactly one win.
+    assert_eq!(wins.iter().sum::<usize>(), 1, "{wins:?}");
+}
+
+#[test]
+fn concurrent_registrations_distinct_keys() {
+    let wins = race(
+        8,
+        30,
+        |_| op(1),
+        |t, p| {
+            let mut req = long_req(
+                &format!("+336{t}{p:05}"),
+                "ABC",
+                &format!("P{p}"),
+                'a',
+                "2024-05-01T00:00:00Z",
+                "2024-06-10T00:00:00Z",
+            );
+            req.identity_key = format!("{p:064x}").parse().unwrap();
+            req
+        },
+    );
+    assert!(wins.iter().all(|n| *n == 1), "{wins:?}");
 }
 
 /// Opens the database directory with sled directly, waiting for a just-dropped engine to

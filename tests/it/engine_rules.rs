@@ -96,17 +96,7 @@ fn human_phone_forms_match_canonical_rows() -> R {
 fn standardized_long_twelve_years_and_no_upper_bound() -> R {
     let (e, clock) = engine_at("2024-06-15T00:00:00Z");
     let o = op(1);
-    registered(e.register(
-        &o,
-        &long_req(
-            P,
-            "ABC",
-            "123456A",
-            'a',
-            "2023-06-01T00:00:00Z",
-            "2024-06-01T00:00:00Z",
-        ),
-    )?);
+    standard_long(&e, &o)?;
     clock.set(ts("2035-06-01T00:00:00Z"));
     assert!(!e
         .simulate(&o, &sim("long", P, "ABC").with_license("123456A"))?
@@ -149,17 +139,7 @@ fn standardized_short_five_years() -> R {
 fn identity_key_switches_off_name_and_phone() -> R {
     let (e, _) = engine_at("2024-06-15T00:00:00Z");
     let o = op(1);
-    registered(e.register(
-        &o,
-        &long_req(
-            P,
-            "ABC",
-            "123456A",
-            'a',
-            "2023-06-01T00:00:00Z",
-            "2024-06-01T00:00:00Z",
-        ),
-    )?);
+    standard_long(&e, &o)?;
     // Same name+phone, other key and licence: E has an identity key, so no match.
     let mut q = sim("long", P, "ABC").with_license("999999B");
     q.identity_key = Some(key('b'));
@@ -211,17 +191,7 @@ fn import_identity_switches_an_imported_row() -> R {
 fn import_identity_standardized() -> R {
     let (e, _) = engine_at("2024-06-15T00:00:00Z");
     let o = op(1);
-    let reg = registered(e.register(
-        &o,
-        &long_req(
-            P,
-            "ABC",
-            "123456A",
-            'a',
-            "2023-06-01T00:00:00Z",
-            "2024-06-01T00:00:00Z",
-        ),
-    )?);
+    let reg = standard_long(&e, &o)?;
     // It already has a key: not found.
     let rep = e.import_identity(
         &o,
@@ -248,17 +218,7 @@ fn import_identity_standardized() -> R {
 #[test]
 fn cross_operator_block_shows_only_the_date() -> R {
     let (e, _) = engine_at("2024-06-15T00:00:00Z");
-    let reg = registered(e.register(
-        &op(2),
-        &long_req(
-            P,
-            "ABC",
-            "123456A",
-            'a',
-            "2023-06-01T00:00:00Z",
-            "2024-06-01T00:00:00Z",
-        ),
-    )?);
+    let reg = standard_long(&e, &op(2))?;
     let c = blocked(e.simulate(&op(1), &sim("long", P, "ABC").with_license("123456A"))?);
     assert_eq!(c.datetime, ts("2023-06-01T00:00:00Z"));
     assert_eq!((c.uuid, c.journey_id, c.status), (None, None, None));
@@ -331,17 +291,7 @@ fn import_batch_size_limits() {
 fn deleted_applications_stop_blocking() -> R {
     let (e, _) = engine_at("2024-06-15T00:00:00Z");
     let o = op(1);
-    let reg = registered(e.register(
-        &o,
-        &long_req(
-            P,
-            "ABC",
-            "123456A",
-            'a',
-            "2023-06-01T00:00:00Z",
-            "2024-06-01T00:00:00Z",
-        ),
-    )?);
+    let reg = standard_long(&e, &o)?;
     let q = sim("long", "+336000000", "XYZ").with_license("123456A");
     assert!(!e.simulate(&o, &q)?.is_eligible());
     assert!(matches!(
@@ -380,4 +330,18 @@ impl WithLicense for SimulateRequest {
         self.driving_license = Some(dl.parse().unwrap());
         self
     }
+}
+
+/// Operator `o` registers the reference long application: phone `P`, name `ABC`, licence
+/// `123456A`, identity key `a…a`, paid 2023-06-01.
+fn standard_long(e: &Engine, o: &Operator) -> Result<Registration, Error> {
+    let req = long_req(
+        P,
+        "ABC",
+        "123456A",
+        'a',
+        "2023-06-01T00:00:00Z",
+        "2024-06-01T00:00:00Z",
+    );
+    Ok(registered(e.register(o, &req)?))
 }
