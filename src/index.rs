@@ -61,6 +61,13 @@ impl Entry {
         }
     }
 
+    /// Which of several blocking entries describes a conflict: the most recent (SPEC §5);
+    /// among equally recent ones the caller's own (its uuid can be shown), then a fixed order,
+    /// so the answer never depends on insertion or rebuild order.
+    pub(crate) fn precedence(&self, caller: u32) -> (i64, bool, [u8; 16]) {
+        (self.datetime, self.operator == caller, self.app)
+    }
+
     /// SPEC §5 rules 1 and 3 (rule 2 is the lookup itself, rule 4 is absence from the index).
     fn blocks(&self, jt: JourneyType, th: &Thresholds) -> bool {
         self.journey_type() == jt
@@ -156,12 +163,14 @@ impl MemIndex {
         }
     }
 
-    /// The most recent entry of `p` that blocks a candidate of type `jt`.
+    /// The most recent entry of `p` that blocks a candidate of type `jt`; see
+    /// [`Entry::precedence`] for ties.
     pub(crate) fn most_recent_blocking(
         &self,
         p: &Pseudonym,
         jt: JourneyType,
         th: &Thresholds,
+        caller: u32,
     ) -> Option<Entry> {
         let (s, k) = split(p);
         let map = self.shards[s].read().unwrap_or_else(|e| e.into_inner());
@@ -170,7 +179,7 @@ impl MemIndex {
             Slot::Many(v) => v
                 .iter()
                 .filter(|e| e.blocks(jt, th))
-                .max_by_key(|e| e.datetime)
+                .max_by_key(|e| e.precedence(caller))
                 .copied(),
         }
     }

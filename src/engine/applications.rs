@@ -284,7 +284,7 @@ impl Engine {
             ps[n] = inner.keys.identity_key(ik);
             n += 1;
         }
-        match inner.most_recent_blocking(req.journey_type, inner.clock.now(), &ps[..n]) {
+        match inner.most_recent_blocking(op.id, req.journey_type, inner.clock.now(), &ps[..n]) {
             None => Ok(Simulation::Eligible),
             Some(e) => Ok(Simulation::Blocked(inner.describe(
                 op,
@@ -619,7 +619,7 @@ impl Inner {
         let np = self.keys.name_phone(&phone, &req.last_name_trunc);
         let dl = self.keys.license(&req.driving_license);
         let ik = self.keys.identity_key(&req.identity_key);
-        if let Some(e) = self.most_recent_blocking(jt, d, &[np, dl, ik]) {
+        if let Some(e) = self.most_recent_blocking(op.id, jt, d, &[np, dl, ik]) {
             return refuse(Refusal::Conflict(self.describe(
                 op,
                 &e,

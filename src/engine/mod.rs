@@ -316,9 +316,10 @@ impl Inner {
     }
 
     /// The most recent application blocking a candidate of type `jt` at reference date `d`,
-    /// among the given pseudonyms (SPEC §5).
+    /// among the given pseudonyms (SPEC §5); ties go to the caller's own.
     fn most_recent_blocking(
         &self,
+        caller: u32,
         jt: JourneyType,
         d: Timestamp,
         pseudonyms: &[Pseudonym],
@@ -326,7 +327,7 @@ impl Inner {
         let th = self.policy.thresholds(jt, d);
         pseudonyms
             .iter()
-            .filter_map(|p| self.index.most_recent_blocking(p, jt, &th))
-            .max_by_key(|e| e.datetime)
+            .filter_map(|p| self.index.most_recent_blocking(p, jt, &th, caller))
+            .max_by_key(|e| e.precedence(caller))
     }
 }

@@ -121,9 +121,12 @@ fn years_before(t: i64, years: u32) -> i64 {
 }
 
 impl Oracle {
-    /// SPEC §5, written out literally: the most recent blocking application.
+    /// SPEC §5, written out literally: the most recent blocking application (among equally
+    /// recent ones, the caller's own: the engine's documented tie-break).
+    #[allow(clippy::too_many_arguments)]
     fn blocking(
         &self,
+        caller: u32,
         long: bool,
         d: i64,
         phone: usize,
@@ -149,7 +152,7 @@ impl Oracle {
                     e.datetime >= years_before(d, tp.standardized_window_years)
                 }
             })
-            .max_by_key(|e| e.datetime)
+            .max_by_key(|e| (e.datetime, e.op == caller))
     }
 }
 
@@ -307,7 +310,7 @@ impl World {
                 let got = self.engine.simulate(&op_(op), &req).unwrap();
                 match (
                     self.oracle
-                        .blocking(long, now, p.phone, p.name, license, key),
+                        .blocking(op, long, now, p.phone, p.name, license, key),
                     got,
                 ) {
                     (None, Simulation::Eligible) => {}
@@ -418,7 +421,7 @@ impl World {
         }
         match (
             self.oracle
-                .blocking(long, d, p.phone, p.name, Some(p.license), Some(p.key)),
+                .blocking(op, long, d, p.phone, p.name, Some(p.license), Some(p.key)),
             out,
         ) {
             (None, RegisterOutcome::Registered(r)) => {
@@ -459,5 +462,58 @@ proptest! {
         for step in &ops {
             w.step(step);
         }
+    }
+}
+
+/// Shrunk from a 2000-case CI run: operator 2's standardized application and operator 1's
+/// imported row, both dated now − 387 days, both block operator 1's simulation. The engine
+/// described whichever its index held last; the most recent tie now goes to the caller's own
+/// application (its uuid can be shown), whatever the insertion or rebuild order.
+#[test]
+fn regression_equally_recent_applications_prefer_the_callers() {
+    let mut w = World::new();
+    let p = |phone, key| Person {
+        phone,
+        name: 0,
+        license: 0,
+        key,
+    };
+    for step in [
+        Op::RegisterLong {
+            op: 2,
+            p: p(0, 2),
+            days_ago: 387,
+        },
+        Op::Import {
+            op: 1,
+            long: true,
+            phone: 2,
+            name: 0,
+            days_ago: 387,
+        },
+        Op::Simulate {
+            op: 1,
+            long: true,
+            p: p(2, 0),
+            with_license: true,
+            with_key: false,
+        },
+        Op::Reopen,
+        Op::Simulate {
+            op: 1,
+            long: true,
+            p: p(2, 0),
+            with_license: true,
+            with_key: false,
+        },
+        Op::Simulate {
+            op: 2,
+            long: true,
+            p: p(2, 0),
+            with_license: true,
+            with_key: false,
+        },
+    ] {
+        w.step(&step);
     }
 }
