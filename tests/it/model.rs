@@ -450,9 +450,17 @@ fn op_(id: u32) -> Operator {
 }
 
 proptest! {
+    // A fixed seed by default so CI is reproducible; `MODEL_SEED=<u64>` picks another and
+    // `MODEL_SEED=random` explores afresh (print the failing case, then pin it as a
+    // `regression_*` test).
     #![proptest_config(ProptestConfig {
         cases: std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(64),
         failure_persistence: None,
+        rng_seed: match std::env::var("MODEL_SEED").as_deref() {
+            Ok("random") => proptest::test_runner::RngSeed::Random,
+            Ok(s) => proptest::test_runner::RngSeed::Fixed(s.parse().unwrap_or(20_261_123)),
+            Err(_) => proptest::test_runner::RngSeed::Fixed(20_261_123),
+        },
         ..ProptestConfig::default()
     })]
 
