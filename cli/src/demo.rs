@@ -337,16 +337,7 @@ impl Tour<'_> {
     }
 
     fn long_request(&self, p: &Person, paid: Timestamp) -> Result<RegisterRequest> {
-        Ok(RegisterRequest {
-            kind: RegisterKind::Long {
-                phone_trunc: p.phone_trunc.parse()?,
-                datetime: paid,
-            },
-            last_name_trunc: p.last_name_trunc.parse()?,
-            driving_license: p.driving_license()?,
-            identity_key: p.identity_key()?,
-            application_timestamp: days_before(self.engine.now(), 1),
-        })
+        long_request(p, paid, days_before(self.engine.now(), 1))
     }
 
     fn who(p: &Person) -> String {
@@ -766,6 +757,20 @@ fn measure_simulate(
     Ok(())
 }
 
+/// A long-distance registration of person `p`, paid at `paid`, applied for at `applied`.
+fn long_request(p: &Person, paid: Timestamp, applied: Timestamp) -> Result<RegisterRequest> {
+    Ok(RegisterRequest {
+        kind: RegisterKind::Long {
+            phone_trunc: p.phone_trunc.parse()?,
+            datetime: paid,
+        },
+        last_name_trunc: p.last_name_trunc.parse()?,
+        driving_license: p.driving_license()?,
+        identity_key: p.identity_key()?,
+        application_timestamp: applied,
+    })
+}
+
 fn measure_register(
     engine: &Engine,
     op: &Operator,
@@ -782,16 +787,7 @@ fn measure_register(
     let mut requests = Vec::with_capacity(count as usize);
     for k in 0..count {
         let p = synth.person(n + 1_000 + k);
-        requests.push(RegisterRequest {
-            kind: RegisterKind::Long {
-                phone_trunc: p.phone_trunc.parse()?,
-                datetime: paid,
-            },
-            last_name_trunc: p.last_name_trunc.parse()?,
-            driving_license: p.driving_license()?,
-            identity_key: p.identity_key()?,
-            application_timestamp: applied,
-        });
+        requests.push(long_request(&p, paid, applied)?);
     }
     let mut ns = Vec::with_capacity(requests.len());
     let mut registered = 0;

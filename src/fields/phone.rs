@@ -354,6 +354,26 @@ struct CompiledRegion {
     types: Vec<CompiledDescriptor>,
 }
 
+/// The number-type descriptors of a region (every type but "general"), in libphonenumber's
+/// order: what a valid number must match one of.
+fn number_types(
+    meta: &'static phonenumber::Metadata,
+) -> [Option<&'static phonenumber::metadata::Descriptor>; 10] {
+    let d = meta.descriptors();
+    [
+        d.mobile(),
+        d.fixed_line(),
+        d.toll_free(),
+        d.premium_rate(),
+        d.shared_cost(),
+        d.voip(),
+        d.personal_number(),
+        d.pager(),
+        d.uan(),
+        d.voicemail(),
+    ]
+}
+
 impl CompiledRegion {
     /// The compiled patterns of `meta`; `None` if one could not be had (the caller then uses
     /// the reference path).
@@ -376,25 +396,13 @@ impl CompiledRegion {
     }
 
     fn compile(meta: &'static phonenumber::Metadata) -> Option<CompiledRegion> {
-        let d = meta.descriptors();
-        let types = [
-            d.mobile(),
-            d.fixed_line(),
-            d.toll_free(),
-            d.premium_rate(),
-            d.shared_cost(),
-            d.voip(),
-            d.personal_number(),
-            d.pager(),
-            d.uan(),
-            d.voicemail(),
-        ];
+        let types = number_types(meta);
         Some(CompiledRegion {
             leading_digits: match meta.leading_digits() {
                 Some(re) => Some(compile(re.as_str())?),
                 None => None,
             },
-            general: CompiledDescriptor::new(d.general())?,
+            general: CompiledDescriptor::new(meta.descriptors().general())?,
             types: types
                 .into_iter()
                 .flatten()
@@ -615,21 +623,9 @@ mod tests {
         let db = &*phonenumber::metadata::DATABASE;
         let mut out = Vec::new();
         for meta in db.iter() {
-            let d = meta.descriptors();
-            let all = [
-                Some(d.general()),
-                d.mobile(),
-                d.fixed_line(),
-                d.toll_free(),
-                d.premium_rate(),
-                d.shared_cost(),
-                d.voip(),
-                d.personal_number(),
-                d.pager(),
-                d.uan(),
-                d.voicemail(),
-            ];
-            for example in all.into_iter().flatten().filter_map(|d| d.example()) {
+            let all = std::iter::once(Some(meta.descriptors().general()))
+                .chain(super::number_types(meta));
+            for example in all.flatten().filter_map(|d| d.example()) {
                 let full = format!("+{}{example}", meta.country_code());
                 let stem = full.get(..full.len() - 2).unwrap_or_default();
                 out.push(format!("{stem}00"));

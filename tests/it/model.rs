@@ -121,6 +121,18 @@ fn years_before(t: i64, years: u32) -> i64 {
 }
 
 impl Oracle {
+    /// The live imported row of (operator, type, phone, name): import uniqueness (SPEC §6).
+    fn imported(&self, op: u32, long: bool, phone: usize, name: usize) -> Option<usize> {
+        self.apps.iter().position(|a| {
+            a.specific
+                && !a.deleted
+                && a.op == op
+                && a.long == long
+                && a.phone == phone
+                && a.name == name
+        })
+    }
+
     /// SPEC §5, written out literally: the most recent blocking application (among equally
     /// recent ones, the caller's own: the engine's documented tie-break).
     #[allow(clippy::too_many_arguments)]
@@ -221,14 +233,7 @@ impl World {
                     .engine
                     .import(&op_(op), &[row(jt, PHONES[phone], NAMES[name], &dt)])
                     .unwrap();
-                let dup = self.oracle.apps.iter().any(|a| {
-                    a.specific
-                        && !a.deleted
-                        && a.op == op
-                        && a.long == long
-                        && a.phone == phone
-                        && a.name == name
-                });
+                let dup = self.oracle.imported(op, long, phone, name).is_some();
                 assert_eq!(rep.imported, usize::from(!dup), "import {step:?}");
                 if !dup {
                     self.oracle.apps.push(App {
@@ -254,14 +259,7 @@ impl World {
                 key,
             } => {
                 // Target the row's real date when there is one, so that some rows do match.
-                let target = self.oracle.apps.iter().position(|a| {
-                    a.specific
-                        && !a.deleted
-                        && a.op == op
-                        && a.long == long
-                        && a.phone == phone
-                        && a.name == name
-                });
+                let target = self.oracle.imported(op, long, phone, name);
                 let datetime = match target {
                     Some(i) if days_ago % 2 == 0 => self.oracle.apps[i].datetime,
                     _ => now - days_ago * DAY,
