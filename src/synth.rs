@@ -10,12 +10,23 @@
 //! ranges), so the first `n` people never conflict on import, and people `n..2n` are
 //! guaranteed misses in a registry loaded with `0..n`.
 //!
+//! Each person also has a **history** of [`HISTORY_ROWS`] (3) specific operations, one per
+//! operator slot `0..3` (entry 0 is the person's own `journey_type` and `datetime`; the others
+//! have their own type and date drawn the same way). Each operator imports a person at most
+//! once, so the 3 rows never conflict (SPEC §6): `n` people give `3n` import rows, imported
+//! in 1000-row batches per operator by [`Synth::history_batches`]. This is the population of
+//! the benchmark suite (1 000 000 people, 3 000 000 rows).
+//!
 //! ```
 //! use cee_eligibility::synth::Synth;
 //! use cee_eligibility::ImportRow;
 //! let synth = Synth::new(42);
 //! let rows: Vec<ImportRow> = synth.people(0..1000).map(|p| p.import_row()).collect();
 //! let miss = synth.person(5_000).simulate_request()?; // not among the imported
+//! // The three-operator history of people 0..1000: 3 batches of 1000 rows, one per operator slot.
+//! let batches: Vec<(usize, Vec<ImportRow>)> = synth.history_batches(0..1000, 1000).collect();
+//! assert_eq!(batches.len(), 3);
+//! assert_eq!(batches[0].1[7], synth.person(7).history_row(0));
 //! # Ok::<(), cee_eligibility::FieldError>(())
 //! ```
 //!
@@ -78,6 +89,9 @@ const DATES_TO_MS: i64 = 1_735_689_600_000;
 /// Percentage of people with a `short` journey type.
 const SHORT_PERCENT: u64 = 65;
 
+/// How many history rows (specific operations) each person has: one per operator slot.
+pub const HISTORY_ROWS: usize = 3;
+
 /// A deterministic, random-access population of fictitious beneficiaries.
 #[derive(Debug, Clone)]
 pub struct Synth {
@@ -99,6 +113,18 @@ pub struct Person {
     pub phone_trunc: String,
     /// Three letters, e.g. `MRT`.
     pub last_name_trunc: String,
+    /// Operation date.
+    pub datetime: Timestamp,
+    /// The specific operations this person benefited from, one per operator slot `0..3`
+    /// (entry 0 is `journey_type` and `datetime` above).
+    pub history: [HistoryEntry; HISTORY_ROWS],
+}
+
+/// One specific operation in a person's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// Short or long.
+    pub journey_type: JourneyType,
     /// Operation date.
     pub datetime: Timestamp,
 }
@@ -140,23 +166,51 @@ impl Synth {
         let phone_trunc = format!("+33{prefix}{:04}", slot % 10_000);
 
         let mut rng = SplitMix64::new(mix(self.seed ^ mix(i)));
-        let journey_type = if rng.below(100) < SHORT_PERCENT {
-            JourneyType::Short
-        } else {
-            JourneyType::Long
-        };
+        // Draw order is part of the output: type, name, date, then the other history entries.
+        let journey_type = draw_journey_type(&mut rng);
         let last_name_trunc: String = (0..3)
             .map(|_| char::from(b'A' + rng.below(26) as u8))
             .collect();
-        let ms = DATES_FROM_MS + rng.below((DATES_TO_MS - DATES_FROM_MS) as u64) as i64;
-        let datetime = Timestamp::from_millis(ms - ms % 1000).unwrap_or(Timestamp::MIN);
+        let datetime = draw_datetime(&mut rng);
+        let mut history = [HistoryEntry {
+            journey_type,
+            datetime,
+        }; HISTORY_ROWS];
+        for entry in history.iter_mut().skip(1) {
+            let journey_type = draw_journey_type(&mut rng);
+            *entry = HistoryEntry {
+                journey_type,
+                datetime: draw_datetime(&mut rng),
+            };
+        }
         Person {
             index: i,
             journey_type,
             phone_trunc,
             last_name_trunc,
             datetime,
+            history,
         }
+    }
+
+    /// The history import of people `range`, in the order the benchmarks import it: for each
+    /// chunk of `batch` people (`batch > 0`), one batch per operator slot `0..3`, as
+    /// `(operator slot, rows)`. Map slot `k` to an operator of your own.
+    pub fn history_batches(
+        &self,
+        range: Range<u64>,
+        batch: usize,
+    ) -> impl Iterator<Item = (usize, Vec<ImportRow>)> + '_ {
+        let step = batch.max(1) as u64;
+        let end = range.end;
+        (range.start..end)
+            .step_by(step as usize)
+            .flat_map(move |start| {
+                let people: Vec<Person> = self.people(start..(start + step).min(end)).collect();
+                (0..HISTORY_ROWS)
+                    .map(|k| (k, people.iter().map(|p| p.history_row(k)).collect()))
+                    .collect::<Vec<_>>()
+            })
     }
 
     /// People `range.start .. range.end`, in order.
@@ -165,8 +219,38 @@ impl Synth {
     }
 }
 
+fn draw_journey_type(rng: &mut SplitMix64) -> JourneyType {
+    if rng.below(100) < SHORT_PERCENT {
+        JourneyType::Short
+    } else {
+        JourneyType::Long
+    }
+}
+
+fn draw_datetime(rng: &mut SplitMix64) -> Timestamp {
+    let ms = DATES_FROM_MS + rng.below((DATES_TO_MS - DATES_FROM_MS) as u64) as i64;
+    Timestamp::from_millis(ms - ms % 1000).unwrap_or(Timestamp::MIN)
+}
+
 impl Person {
-    /// The history-import row of this person.
+    /// The import row of history entry `k` (`k < HISTORY_ROWS`, else entry 0), to be imported
+    /// by the operator of slot `k`.
+    pub fn history_row(&self, k: usize) -> ImportRow {
+        let e = self.history.get(k).unwrap_or(&self.history[0]);
+        ImportRow {
+            journey_type: e.journey_type.to_string(),
+            phone_trunc: self.phone_trunc.clone(),
+            last_name_trunc: self.last_name_trunc.clone(),
+            datetime: e.datetime.to_string(),
+        }
+    }
+
+    /// The import rows of the whole history, row `k` for the operator of slot `k`.
+    pub fn history_rows(&self) -> [ImportRow; HISTORY_ROWS] {
+        std::array::from_fn(|k| self.history_row(k))
+    }
+
+    /// The history-import row of this person (= history entry 0).
     pub fn import_row(&self) -> ImportRow {
         ImportRow {
             journey_type: self.journey_type.to_string(),
@@ -252,6 +336,45 @@ mod tests {
         assert_eq!(p.last_name_trunc, "EEB");
         assert_eq!(p.journey_type, JourneyType::Short);
         assert_eq!(p.datetime.to_string(), "2024-10-22T21:55:31.000Z");
+        let h: Vec<String> = p
+            .history
+            .iter()
+            .map(|e| format!("{} {}", e.journey_type, e.datetime))
+            .collect();
+        assert_eq!(h, ["short 2024-10-22T21:55:31.000Z", "PIN1", "PIN2"]);
+    }
+
+    #[test]
+    fn history_rows_never_conflict_and_come_in_operator_batches() {
+        let synth = Synth::new(3);
+        let p = synth.person(11);
+        assert_eq!(p.history_row(0), p.import_row());
+        assert_eq!(p.history_rows()[2], p.history_row(2));
+        let batches: Vec<_> = synth.history_batches(0..2500, 1000).collect();
+        let sizes: Vec<(usize, usize)> = batches.iter().map(|(k, b)| (*k, b.len())).collect();
+        assert_eq!(
+            sizes,
+            [
+                (0, 1000),
+                (1, 1000),
+                (2, 1000),
+                (0, 1000),
+                (1, 1000),
+                (2, 1000),
+                (0, 500),
+                (1, 500),
+                (2, 500)
+            ]
+        );
+        assert_eq!(batches[4].1[3], synth.person(1003).history_row(1));
+        // Over many people both types and the whole date range show up in every slot.
+        for k in 0..HISTORY_ROWS {
+            let short = synth
+                .people(0..10_000)
+                .filter(|p| p.history[k].journey_type == JourneyType::Short)
+                .count();
+            assert!((6_000..7_000).contains(&short), "slot {k}: {short}");
+        }
     }
 
     #[test]
