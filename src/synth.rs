@@ -341,7 +341,14 @@ mod tests {
             .iter()
             .map(|e| format!("{} {}", e.journey_type, e.datetime))
             .collect();
-        assert_eq!(h, ["short 2024-10-22T21:55:31.000Z", "PIN1", "PIN2"]);
+        assert_eq!(
+            h,
+            [
+                "short 2024-10-22T21:55:31.000Z",
+                "short 2017-10-17T10:13:08.000Z",
+                "short 2022-08-10T18:37:45.000Z"
+            ]
+        );
     }
 
     #[test]
