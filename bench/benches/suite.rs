@@ -67,7 +67,7 @@ fn run() -> Result<(), Error> {
 
     let thr = Thresholds::at_now();
     let entries = workload::entries(&synth, n, &Pseudonymizer::new(&SECRET))?;
-    let (mut sqlite, t) = Sqlite::create(&root.path().join("baseline.sqlite"), &entries, thr)?;
+    let (sqlite_db, t) = Sqlite::create(&root.path().join("baseline.sqlite"), &entries, thr)?;
     eprintln!("cee-bench: sqlite load {:.1} s", t.as_secs_f64());
     let (mut redb, t) = Redb::create(&root.path().join("baseline.redb"), &entries, thr)?;
     eprintln!("cee-bench: redb load {:.1} s", t.as_secs_f64());
@@ -87,7 +87,7 @@ fn run() -> Result<(), Error> {
     #[cfg(not(feature = "postgres"))]
     eprintln!("cee-bench: note: PostgreSQL baseline not built (cargo feature `postgres`)");
     drop(entries);
-    sqlite.begin_read()?;
+    let mut sqlite = sqlite_db.reader()?;
     redb.begin_read()?;
 
     let cases = Cases::new(&synth, n, 1024)?;

@@ -192,14 +192,14 @@ fn parent() -> Result<(), Error> {
     let thr = Thresholds::at_now();
     let entries = workload::entries(&synth, n, &Pseudonymizer::new(&SECRET))?;
     let sqlite_path = root.path().join("baseline.sqlite");
-    let (mut sqlite, t) = Sqlite::create(&sqlite_path, &entries, thr)?;
+    let (sqlite_db, t) = Sqlite::create(&sqlite_path, &entries, thr)?;
     f.insert("sqlite.load_s".into(), format!("{:.2}", t.as_secs_f64()));
     let redb_path = root.path().join("baseline.redb");
     let (mut redb, t) = Redb::create(&redb_path, &entries, thr)?;
     f.insert("redb.load_s".into(), format!("{:.2}", t.as_secs_f64()));
     let mut oracle = Oracle::new(&entries, thr);
     drop(entries);
-    sqlite.begin_read()?;
+    let mut sqlite = sqlite_db.reader()?;
     redb.begin_read()?;
     let sq = disk_size(&sqlite_path);
     let wal = disk_size(&sqlite_path.with_extension("sqlite-wal"));
@@ -218,6 +218,8 @@ fn parent() -> Result<(), Error> {
 
     let cases = Cases::new(&synth, n, 10_000)?;
     let mixed = cases.mixed();
+    f.insert("calls".into(), calls().to_string());
+    f.insert("mixed_cases".into(), mixed.len().to_string());
     let mut bases: [&mut dyn Baseline; 3] = [&mut sqlite, &mut redb, &mut oracle];
     for b in bases.iter_mut() {
         let name = b.name();
