@@ -5,6 +5,7 @@
 use std::hint::black_box;
 
 use cee_eligibility::clock::ManualClock;
+use cee_eligibility::synth::Synth;
 use cee_eligibility::{Config, Durability, Engine, ImportRow, Operator, SimulateRequest};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
@@ -111,14 +112,27 @@ fn import(c: &mut Criterion) {
         ("immediate", Durability::Immediate),
     ] {
         let e = Engine::open(Config::temporary().durability(durability)).unwrap();
+        let synth = Synth::new(7);
         let mut next = 0;
         g.bench_function(id, |b| {
             b.iter_batched(
                 || {
                     next += 1000;
-                    (next - 1000..next).map(row).collect::<Vec<_>>()
+                    // Phones repeat after MAX_PEOPLE: then another operator imports them.
+                    let operator = 1 + u32::try_from((next - 1000) / Synth::MAX_PEOPLE).unwrap();
+                    let rows: Vec<_> = synth
+                        .people(next - 1000..next)
+                        .map(|p| p.import_row())
+                        .collect();
+                    (
+                        Operator::new(operator, "89248032800012".parse().unwrap()),
+                        rows,
+                    )
                 },
-                |rows| assert_eq!(e.import(&op(), black_box(&rows)).unwrap().imported, 1000),
+                |(op, rows)| {
+                    let r = e.import(&op, black_box(&rows)).unwrap();
+                    assert_eq!(r.imported, 1000, "{:?}", r.failed_details.first());
+                },
                 BatchSize::LargeInput,
             )
         });

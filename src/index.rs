@@ -184,6 +184,25 @@ impl MemIndex {
         }
     }
 
+    /// The uuid of the specific application that `operator` imported for `p` with journey
+    /// type `jt`, if it still matches by `p` (import uniqueness, SPEC §6).
+    pub(crate) fn imported_by(
+        &self,
+        p: &Pseudonym,
+        operator: u32,
+        jt: JourneyType,
+    ) -> Option<[u8; 16]> {
+        let (s, k) = split(p);
+        let map = self.shards[s].read().unwrap_or_else(|e| e.into_inner());
+        let is = |e: &Entry| {
+            e.operator == operator && e.journey_type() == jt && e.app_kind() == AppKind::Specific
+        };
+        match map.get(&k)? {
+            Slot::One(e) => is(e).then_some(e.app),
+            Slot::Many(v) => v.iter().find(|e| is(e)).map(|e| e.app),
+        }
+    }
+
     /// Number of pseudonyms and entries held.
     pub(crate) fn len(&self) -> (usize, usize) {
         let mut keys = 0;

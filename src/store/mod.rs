@@ -3,6 +3,7 @@
 
 pub(crate) mod codec;
 pub(crate) mod keys;
+pub(crate) mod segment;
 
 use std::path::Path;
 
