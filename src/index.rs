@@ -108,8 +108,20 @@ impl Hasher for PseudonymHasher {
 
 type Map = HashMap<u128, Slot, BuildHasherDefault<PseudonymHasher>>;
 
+/// One shard, alone on its cache lines: a reader's lock-count update must not invalidate the
+/// line holding a neighbouring shard's lock (false sharing between threads).
+#[repr(align(128))]
+struct Shard(RwLock<Map>);
+
+impl std::ops::Deref for Shard {
+    type Target = RwLock<Map>;
+    fn deref(&self) -> &RwLock<Map> {
+        &self.0
+    }
+}
+
 pub(crate) struct MemIndex {
-    shards: Box<[RwLock<Map>]>,
+    shards: Box<[Shard]>,
 }
 
 fn split(p: &Pseudonym) -> (usize, u128) {
@@ -121,7 +133,9 @@ fn split(p: &Pseudonym) -> (usize, u128) {
 impl MemIndex {
     pub(crate) fn new() -> Self {
         MemIndex {
-            shards: (0..SHARDS).map(|_| RwLock::new(Map::default())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Shard(RwLock::new(Map::default())))
+                .collect(),
         }
     }
 
