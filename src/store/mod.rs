@@ -2,6 +2,8 @@
 //! never the rules.
 
 pub(crate) mod codec;
+#[cfg(test)]
+mod golden;
 pub(crate) mod keys;
 pub(crate) mod segment;
 
