@@ -108,8 +108,20 @@ impl Hasher for PseudonymHasher {
 
 type Map = HashMap<u128, Slot, BuildHasherDefault<PseudonymHasher>>;
 
+/// One shard, alone on its cache lines: a reader's lock-count update must not invalidate the
+/// line holding a neighbouring shard's lock (false sharing between threads).
+#[repr(align(128))]
+struct Shard(RwLock<Map>);
+
+impl std::ops::Deref for Shard {
+    type Target = RwLock<Map>;
+    fn deref(&self) -> &RwLock<Map> {
+        &self.0
+    }
+}
+
 pub(crate) struct MemIndex {
-    shards: Box<[RwLock<Map>]>,
+    shards: Box<[Shard]>,
 }
 
 fn split(p: &Pseudonym) -> (usize, u128) {
@@ -121,7 +133,9 @@ fn split(p: &Pseudonym) -> (usize, u128) {
 impl MemIndex {
     pub(crate) fn new() -> Self {
         MemIndex {
-            shards: (0..SHARDS).map(|_| RwLock::new(Map::default())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Shard(RwLock::new(Map::default())))
+                .collect(),
         }
     }
 
@@ -181,6 +195,25 @@ impl MemIndex {
                 .filter(|e| e.blocks(jt, th))
                 .max_by_key(|e| e.precedence(caller))
                 .copied(),
+        }
+    }
+
+    /// The uuid of the specific application that `operator` imported for `p` with journey
+    /// type `jt`, if it still matches by `p` (import uniqueness, SPEC §6).
+    pub(crate) fn imported_by(
+        &self,
+        p: &Pseudonym,
+        operator: u32,
+        jt: JourneyType,
+    ) -> Option<[u8; 16]> {
+        let (s, k) = split(p);
+        let map = self.shards[s].read().unwrap_or_else(|e| e.into_inner());
+        let is = |e: &Entry| {
+            e.operator == operator && e.journey_type() == jt && e.app_kind() == AppKind::Specific
+        };
+        match map.get(&k)? {
+            Slot::One(e) => is(e).then_some(e.app),
+            Slot::Many(v) => v.iter().find(|e| is(e)).map(|e| e.app),
         }
     }
 

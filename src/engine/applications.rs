@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::types::*;
-use super::{Engine, Inner};
+use super::{segment_entry, Engine, ImportKey, Inner, Origin};
 use crate::error::{Error, FieldErrors};
 use crate::fields::{
     ApplicationId, FieldError, IdentityKey, JourneyStatus, JourneyType, LastNameTrunc, PhoneTrunc,
@@ -13,6 +13,7 @@ use crate::identity::Pseudonym;
 use crate::index::Entry;
 use crate::store::codec::{self, AppRecord, JournalRecord, JourneyRecord};
 use crate::store::keys::{self, AppKind, IndexEntry};
+use crate::store::segment::{self, Segment, SegmentRow};
 use crate::store::WriteBatch;
 use crate::token;
 
@@ -88,13 +89,21 @@ impl Engine {
                 )),
             }
         }
-        let mut batch = WriteBatch::default();
-        let mut mirror = Vec::with_capacity(accepted.len());
         let mut seen = HashSet::with_capacity(accepted.len());
-        let _guard = inner.lock();
+        let mut seg = Segment {
+            id: 0,
+            operator: op.id,
+            created_at: now,
+            rows: Vec::with_capacity(accepted.len()),
+        };
+        let guard = inner.lock();
+        let keyed = inner.keyed_imports();
         for (i, row, jt, np, datetime) in accepted {
-            let ik = keys::import_key(op.id, jt, &np);
-            if !seen.insert(ik) || inner.store.get(&ik)?.is_some() {
+            let ik: ImportKey = (op.id, keys::jt_byte(jt), np.0);
+            if !seen.insert(ik)
+                || keyed.contains(&ik)
+                || inner.index.imported_by(&np, op.id, jt).is_some()
+            {
                 failed.push((
                     i,
                     FailedRow {
@@ -104,32 +113,35 @@ impl Engine {
                 ));
                 continue;
             }
-            let uuid = *ApplicationId::new_random().as_bytes();
-            let record = AppRecord {
-                kind: AppKind::Specific as u8,
-                journey_type: keys::jt_byte(jt),
-                operator_id: op.id,
+            seg.rows.push(SegmentRow {
+                journey_type: jt,
                 datetime: datetime.as_millis(),
-                created_at: now,
-                application_timestamp: None,
-                journey: None,
-                token: None,
-                deleted_at: None,
                 name_phone: np.0,
-                license: None,
-                identity_key: None,
-            };
-            batch.insert(&ik, &keys::import_value(&ik, &uuid));
-            mirror.extend(inner.put_app(&mut batch, &uuid, &record)?);
-            report.imported += 1;
+            });
         }
+        drop(keyed);
+        report.imported = seg.rows.len();
         tracing::debug!(imported = report.imported, "import checked");
         failed.sort_by_key(|(i, _)| *i);
         report.failed_details = failed.into_iter().map(|(_, f)| f).collect();
         report.failed = report.failed_details.len();
-        inner.store.apply(batch)?;
-        inner.mirror_insert(&mirror);
-        drop(_guard);
+        if !seg.rows.is_empty() {
+            seg.id = inner.store.generate_id()?;
+            if !seg.storable() {
+                return Err(Error::Corrupt {
+                    record: "import segment".into(),
+                    reason: format!("segment id {} beyond 62 bits", seg.id),
+                });
+            }
+            let mut batch = WriteBatch::default();
+            batch.insert(&segment::key(seg.id), &seg.encode());
+            inner.store.apply(batch)?;
+            for (i, row) in seg.rows.iter().enumerate() {
+                let e = segment_entry(&seg, row, seg.uuid(i));
+                inner.index.insert(&e.pseudonym, Entry::from_index(&e));
+            }
+        }
+        drop(guard);
         inner.flush_if_immediate()?;
         Ok(report)
     }
@@ -192,19 +204,9 @@ impl Engine {
                     match (key, phone, name, jt, dt) {
                         (Some(k), Some(p), Some(n), Some(jt), Some(dt)) => {
                             let np = inner.keys.name_phone(&p, &n);
-                            let ikey = keys::import_key(op.id, jt, &np);
-                            match inner.store.get(&ikey)? {
-                                Some(u) => match keys::import_value_decode(&ikey, &u) {
-                                    Some(u) => Some((u, k, Some(dt))),
-                                    None => {
-                                        return Err(Error::Corrupt {
-                                            record: "import key".into(),
-                                            reason: format!("damaged value of {} bytes", u.len()),
-                                        })
-                                    }
-                                },
-                                None => Some(([0; 16], k, Some(dt))),
-                            }
+                            // Not found when it no longer matches by name and phone.
+                            let uuid = inner.index.imported_by(&np, op.id, jt).unwrap_or([0; 16]);
+                            Some((uuid, k, Some(dt)))
                         }
                         _ => None,
                     }
@@ -218,18 +220,18 @@ impl Engine {
                 continue;
             };
             let current = match changed.get(&uuid) {
-                Some((r, _)) => Some(r.clone()),
-                None => inner.get_app(&uuid)?,
+                Some((r, _)) => Some((r.clone(), Origin::Record)),
+                None => inner.load_app(&uuid)?,
             };
             let specific = expected_dt.is_some();
-            let eligible = current.filter(|r| {
+            let eligible = current.filter(|(r, _)| {
                 r.operator_id == op.id
                     && r.deleted_at.is_none()
                     && r.identity_key.is_none()
                     && (r.kind == AppKind::Specific as u8) == specific
                     && expected_dt.is_none_or(|d| d.as_millis() == r.datetime)
             });
-            let Some(mut record) = eligible else {
+            let Some((mut record, origin)) = eligible else {
                 report.failed_details.push(FailedRow {
                     row: sent,
                     error: "Not found".into(),
@@ -238,7 +240,7 @@ impl Engine {
             };
             let old_entries = match changed.remove(&uuid) {
                 Some((_, old)) => old,
-                None => inner.stored_entries(&uuid, &record)?,
+                None => inner.live_entries(&uuid, &record, origin)?,
             };
             record.identity_key = Some(inner.keys.identity_key(&key).0);
             changed.insert(uuid, (record, old_entries));
@@ -248,16 +250,21 @@ impl Engine {
         let mut batch = WriteBatch::default();
         let mut removed = Vec::new();
         let mut added = Vec::new();
+        let mut keyed = Vec::new();
         for (uuid, (record, old)) in &changed {
             for e in old {
                 batch.remove(&e.key());
             }
             removed.extend(old.iter().copied());
             added.extend(inner.put_app(&mut batch, uuid, record)?);
+            if record.kind == AppKind::Specific as u8 {
+                keyed.push((record.operator_id, record.journey_type, record.name_phone));
+            }
         }
         inner.store.apply(batch)?;
         inner.mirror_remove(&removed);
         inner.mirror_insert(&added);
+        inner.keyed_imports().extend(keyed);
         drop(_guard);
         inner.flush_if_immediate()?;
         Ok(report)
@@ -373,21 +380,16 @@ impl Engine {
         let inner = &*self.inner;
         let u = *uuid.as_bytes();
         let guard = inner.lock();
-        let mut r = inner
-            .get_app(&u)?
-            .filter(|r| r.deleted_at.is_none() && r.operator_id == op.id)
+        let (mut r, origin) = inner
+            .load_app(&u)?
+            .filter(|(r, _)| r.deleted_at.is_none() && r.operator_id == op.id)
             .ok_or(Error::NotFound {
                 what: "application",
             })?;
-        let entries = inner.stored_entries(&u, &r)?;
+        let entries = inner.live_entries(&u, &r, origin)?;
         let mut batch = WriteBatch::default();
         for e in &entries {
             batch.remove(&e.key());
-        }
-        if r.kind == AppKind::Specific as u8 {
-            if let Some(jt) = keys::jt_from_byte(r.journey_type) {
-                batch.remove(&keys::import_key(op.id, jt, &Pseudonym(r.name_phone)));
-            }
         }
         if let Some((_, ojid)) = &r.journey {
             if let Some(mut j) = inner.get_journey(op.id, ojid)? {
@@ -401,6 +403,12 @@ impl Engine {
         batch.insert(&keys::app_key(&u), &codec::encode(&r));
         inner.store.apply(batch)?;
         inner.mirror_remove(&entries);
+        if r.kind == AppKind::Specific as u8 {
+            // Deleted, it may be imported again.
+            inner
+                .keyed_imports()
+                .remove(&(r.operator_id, r.journey_type, r.name_phone));
+        }
         drop(guard);
         inner.flush_if_immediate()
     }
@@ -441,23 +449,46 @@ impl Engine {
             size_on_disk: inner.store.size_on_disk()?,
             ..Stats::default()
         };
-        for kv in inner.store.scan_prefix(&[keys::APP]) {
-            let (k, v) = kv?;
-            let r: AppRecord =
-                codec::decode(&v, || format!("application record ({} byte key)", k.len()))?;
-            let long = r.journey_type == 1;
+        let mut count = |r: &AppRecord| {
             let slot = match (r.deleted_at.is_some(), r.kind == AppKind::Specific as u8) {
                 (true, _) => {
                     s.deleted += 1;
-                    continue;
+                    return;
                 }
                 (false, true) => &mut s.specific,
                 (false, false) => &mut s.standardized,
             };
-            if long {
+            if r.journey_type == 1 {
                 slot.1 += 1;
             } else {
                 slot.0 += 1;
+            }
+        };
+        let mut overridden = HashSet::new();
+        for family in [keys::APP, keys::OVERRIDE] {
+            for kv in inner.store.scan_prefix(&[family]) {
+                let (k, v) = kv?;
+                let r: AppRecord =
+                    codec::decode(&v, || format!("application record ({} byte key)", k.len()))?;
+                count(&r);
+                if family == keys::OVERRIDE {
+                    overridden.insert(k);
+                }
+            }
+        }
+        for kv in inner.store.scan_prefix(&[keys::SEGMENT]) {
+            let (k, v) = kv?;
+            let seg = Segment::decode(&k, &v).map_err(|reason| Error::Corrupt {
+                record: "import segment".into(),
+                reason,
+            })?;
+            for (i, row) in seg.rows.iter().enumerate() {
+                if !overridden.contains(&keys::app_key(&seg.uuid(i))[..]) {
+                    match row.journey_type {
+                        JourneyType::Short => s.specific.0 += 1,
+                        JourneyType::Long => s.specific.1 += 1,
+                    }
+                }
             }
         }
         s.journeys = inner.store.scan_prefix(&[keys::JOURNEY]).count() as u64;

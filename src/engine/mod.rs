@@ -5,6 +5,7 @@ mod config;
 mod journeys;
 mod types;
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use config::{Config, Durability};
@@ -18,6 +19,7 @@ use crate::index::{Entry, MemIndex};
 use crate::policy::Policy;
 use crate::store::codec::{self, AppRecord};
 use crate::store::keys::{self, AppKind, IndexEntry};
+use crate::store::segment::{self, Segment};
 use crate::store::{Store, StoreOptions, WriteBatch};
 use crate::token::{PublicKey, Signer};
 
@@ -65,6 +67,10 @@ pub(crate) struct Inner {
     clock: Arc<dyn Clock>,
     signer: Signer,
     durability: Durability,
+    /// Import uniqueness of imported rows that no longer match by name and phone (an identity
+    /// key was attached): `(operator, journey type, name+phone pseudonym)`. Every other
+    /// imported row is found in `index`. Changed under the write lock only.
+    keyed_imports: Mutex<HashSet<ImportKey>>,
     /// Serialises every write: checks and inserts are atomic with respect to each other.
     write: Mutex<()>,
 }
@@ -100,19 +106,7 @@ impl Engine {
             cache_capacity: config.cache_capacity,
         })?;
         check_meta(&store, &keys)?;
-        let index = MemIndex::new();
-        for kv in store.scan_prefix(&[keys::INDEX]) {
-            let (k, v) = kv?;
-            let e = IndexEntry::decode(&k, &v).ok_or_else(|| Error::Corrupt {
-                record: "identity index entry".into(),
-                reason: format!(
-                    "malformed key ({} bytes) or value ({} bytes)",
-                    k.len(),
-                    v.len()
-                ),
-            })?;
-            index.insert(&e.pseudonym, Entry::from_index(&e));
-        }
+        let (index, keyed_imports) = load_index(&store)?;
         let signer = config
             .signer
             .unwrap_or_else(|| Signer::ed25519(keys.token_seed()));
@@ -125,6 +119,7 @@ impl Engine {
                 clock: config.clock,
                 signer,
                 durability: config.durability,
+                keyed_imports: Mutex::new(keyed_imports),
                 write: Mutex::new(()),
             }),
         })
@@ -156,6 +151,75 @@ impl Engine {
     /// The engine's current time.
     pub fn now(&self) -> Timestamp {
         self.inner.clock.now()
+    }
+}
+
+/// `(operator, journey type byte, name+phone pseudonym)`: what an import must not repeat.
+pub(crate) type ImportKey = (u32, u8, [u8; 16]);
+
+/// Builds the in-memory index from the store: imported rows from their segments (unless a
+/// record supersedes them), then every stored index entry.
+fn load_index(store: &Store) -> Result<(MemIndex, HashSet<ImportKey>), Error> {
+    let index = MemIndex::new();
+    let mut overridden = HashSet::new();
+    let mut keyed_imports = HashSet::new();
+    for kv in store.scan_prefix(&[keys::OVERRIDE]) {
+        let (k, v) = kv?;
+        let uuid: [u8; 16] = k
+            .get(1..)
+            .and_then(|u| u.try_into().ok())
+            .filter(|u| segment::locate(u).is_some())
+            .ok_or_else(|| Error::Corrupt {
+                record: "imported application record".into(),
+                reason: format!("malformed key ({} bytes)", k.len()),
+            })?;
+        let r: AppRecord = codec::decode(&v, || {
+            format!("application {}", ApplicationId::from_bytes(uuid))
+        })?;
+        if r.deleted_at.is_none() && r.identity_key.is_some() {
+            keyed_imports.insert((r.operator_id, r.journey_type, r.name_phone));
+        }
+        overridden.insert(uuid);
+    }
+    for kv in store.scan_prefix(&[keys::SEGMENT]) {
+        let (k, v) = kv?;
+        let seg = Segment::decode(&k, &v).map_err(|reason| Error::Corrupt {
+            record: "import segment".into(),
+            reason,
+        })?;
+        for (i, row) in seg.rows.iter().enumerate() {
+            let uuid = seg.uuid(i);
+            if !overridden.contains(&uuid) {
+                let e = segment_entry(&seg, row, uuid);
+                index.insert(&e.pseudonym, Entry::from_index(&e));
+            }
+        }
+    }
+    for kv in store.scan_prefix(&[keys::INDEX]) {
+        let (k, v) = kv?;
+        let e = IndexEntry::decode(&k, &v).ok_or_else(|| Error::Corrupt {
+            record: "identity index entry".into(),
+            reason: format!(
+                "malformed key ({} bytes) or value ({} bytes)",
+                k.len(),
+                v.len()
+            ),
+        })?;
+        index.insert(&e.pseudonym, Entry::from_index(&e));
+    }
+    Ok((index, keyed_imports))
+}
+
+/// The (memory-only) name+phone index entry of an imported row.
+fn segment_entry(seg: &Segment, row: &segment::SegmentRow, uuid: [u8; 16]) -> IndexEntry {
+    IndexEntry {
+        id_kind: IdKind::NamePhone,
+        pseudonym: Pseudonym(row.name_phone),
+        journey_type: row.journey_type,
+        datetime: row.datetime,
+        app: uuid,
+        app_kind: AppKind::Specific,
+        operator: seg.operator,
     }
 }
 
@@ -197,6 +261,15 @@ fn check_meta(store: &Store, keys: &Keys) -> Result<(), Error> {
             reason: "format version or key check missing".into(),
         }),
     }
+}
+
+/// Where an application's current state is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// A record under `[02]` or `[07]`, with its index entries stored beside it.
+    Record,
+    /// A row of an import segment, never changed; its index entry lives only in memory.
+    Segment,
 }
 
 /// Index entries owned by an active application record.
@@ -249,13 +322,62 @@ impl Inner {
     }
 
     fn get_app(&self, uuid: &[u8; 16]) -> Result<Option<AppRecord>, Error> {
-        match self.store.get(&keys::app_key(uuid))? {
-            None => Ok(None),
-            Some(bytes) => codec::decode(&bytes, || {
-                format!("application {}", ApplicationId::from_bytes(*uuid))
-            })
-            .map(Some),
+        Ok(self.load_app(uuid)?.map(|(r, _)| r))
+    }
+
+    /// An application's record and where it comes from: its own record, or (an imported
+    /// application never changed since) its import segment row.
+    fn load_app(&self, uuid: &[u8; 16]) -> Result<Option<(AppRecord, Origin)>, Error> {
+        let what = || format!("application {}", ApplicationId::from_bytes(*uuid));
+        if let Some(bytes) = self.store.get(&keys::app_key(uuid))? {
+            return Ok(Some((codec::decode(&bytes, what)?, Origin::Record)));
         }
+        let Some((id, _, _)) = segment::locate(uuid) else {
+            return Ok(None);
+        };
+        let Some(v) = self.store.get(&segment::key(id))? else {
+            return Ok(None);
+        };
+        let seg = Segment::decode(&segment::key(id), &v).map_err(|reason| Error::Corrupt {
+            record: "import segment".into(),
+            reason,
+        })?;
+        Ok(segment::names_row(&seg, uuid).map(|row| {
+            let record = AppRecord {
+                kind: AppKind::Specific as u8,
+                journey_type: keys::jt_byte(row.journey_type),
+                operator_id: seg.operator,
+                datetime: row.datetime,
+                created_at: seg.created_at,
+                application_timestamp: None,
+                journey: None,
+                token: None,
+                deleted_at: None,
+                name_phone: row.name_phone,
+                license: None,
+                identity_key: None,
+            };
+            (record, Origin::Segment)
+        }))
+    }
+
+    /// The index entries application `uuid` currently has (in memory, and on disk for a
+    /// record): what a change to it must remove.
+    fn live_entries(
+        &self,
+        uuid: &[u8; 16],
+        r: &AppRecord,
+        origin: Origin,
+    ) -> Result<Vec<IndexEntry>, Error> {
+        match origin {
+            Origin::Record => self.stored_entries(uuid, r),
+            // Segment rows have no stored entry: the one in memory is computed from the row.
+            Origin::Segment => record_entries(uuid, r),
+        }
+    }
+
+    fn keyed_imports(&self) -> MutexGuard<'_, HashSet<ImportKey>> {
+        self.keyed_imports.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Adds a record and its index entries to `batch`; returns the entries to mirror in

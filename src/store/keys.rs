@@ -13,15 +13,19 @@ pub(crate) const META: u8 = 0x00;
 pub(crate) const INDEX: u8 = 0x01;
 /// Application records by uuid.
 pub(crate) const APP: u8 = 0x02;
-/// Import uniqueness: (operator, journey_type, name+phone pseudonym) → application uuid.
-pub(crate) const IMPORT: u8 = 0x03;
+// 0x03 held import uniqueness keys in format 1; format 2 answers that from memory.
 /// Journey records by (operator, operator_journey_id).
 pub(crate) const JOURNEY: u8 = 0x04;
 /// Error journal entries by time.
 pub(crate) const JOURNAL: u8 = 0x05;
+/// Import segments: the rows of one import call in one value (see `store::segment`).
+pub(crate) const SEGMENT: u8 = 0x06;
+/// Records of imported applications changed since import (identity key, deletion), by uuid;
+/// each supersedes its segment row.
+pub(crate) const OVERRIDE: u8 = 0x07;
 
 /// The on-disk format this build reads and writes.
-pub(crate) const FORMAT_VERSION: u8 = 1;
+pub(crate) const FORMAT_VERSION: u8 = 2;
 pub(crate) const META_FORMAT: &[u8] = &[META, b'f', b'o', b'r', b'm', b'a', b't'];
 pub(crate) const META_KEYCHECK: &[u8] = &[META, b'k', b'e', b'y', b'c', b'h', b'e', b'c', b'k'];
 
@@ -148,36 +152,16 @@ pub(crate) fn check4(parts: &[&[u8]]) -> [u8; 4] {
     out
 }
 
-/// Value of an import key: `[uuid ×16][check ×4]`, the check covering key and uuid.
-pub(crate) fn import_value(key: &[u8; 22], uuid: &[u8; 16]) -> [u8; 20] {
-    let mut v = [0u8; 20];
-    v[..16].copy_from_slice(uuid);
-    v[16..].copy_from_slice(&check4(&[key, uuid]));
-    v
-}
-
-/// Decodes an import key's value; `None` if malformed or damaged.
-pub(crate) fn import_value_decode(key: &[u8; 22], value: &[u8]) -> Option<[u8; 16]> {
-    let v: &[u8; 20] = value.try_into().ok()?;
-    let uuid: [u8; 16] = v[..16].try_into().ok()?;
-    (v[16..] == check4(&[key, &uuid])).then_some(uuid)
-}
-
-/// `[02][uuid ×16]`
+/// `[02][uuid ×16]` for a registered application, `[07][uuid ×16]` for an imported one
+/// (a UUIDv7, see `store::segment`) changed since its import.
 pub(crate) fn app_key(uuid: &[u8; 16]) -> [u8; 17] {
     let mut k = [0u8; 17];
-    k[0] = APP;
+    k[0] = if super::segment::locate(uuid).is_some() {
+        OVERRIDE
+    } else {
+        APP
+    };
     k[1..].copy_from_slice(uuid);
-    k
-}
-
-/// `[03][operator u32 BE][journey_type][name+phone pseudonym ×16]`
-pub(crate) fn import_key(operator: u32, jt: JourneyType, np: &Pseudonym) -> [u8; 22] {
-    let mut k = [0u8; 22];
-    k[0] = IMPORT;
-    k[1..5].copy_from_slice(&operator.to_be_bytes());
-    k[5] = jt_byte(jt);
-    k[6..22].copy_from_slice(&np.0);
     k
 }
 

@@ -2,7 +2,10 @@
 //! never the rules.
 
 pub(crate) mod codec;
+#[cfg(test)]
+mod golden;
 pub(crate) mod keys;
+pub(crate) mod segment;
 
 use std::path::Path;
 

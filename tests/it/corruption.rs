@@ -14,7 +14,7 @@ use cee_eligibility::*;
 
 use crate::common::*;
 
-// Mirrors of the records of `src/store/codec.rs` (format version 1), to damage single fields.
+// Mirrors of the records of `src/store/codec.rs` (record version 1), to damage single fields.
 // `mirrors_match_the_stored_records` fails if they drift from the real ones.
 
 #[derive(Debug, Clone, PartialEq, Encode, Decode)]
@@ -105,7 +105,7 @@ const P_LONG: &str = "+336100004";
 const L_SHORT: &str = "SHORTLIC0001";
 const L_LONG: &str = "LONGLIC0002";
 /// Every identifier of the workload: none may appear in an error's `Display` or `Debug`.
-const IDENTIFIERS: [&str; 11] = [
+const IDENTIFIERS: [&str; 12] = [
     P_IMPORT,
     "6100001",
     P_JOURNEY,
@@ -115,15 +115,18 @@ const IDENTIFIERS: [&str; 11] = [
     L_SHORT,
     L_LONG,
     NAME,
-    // The identity keys ('d' and 'e' repeated).
+    // The identity keys ('c', 'd' and 'e' repeated).
+    "cccccccccccccccc",
     "dddddddddddddddd",
     "eeeeeeeeeeeeeeee",
 ];
 
 struct Fixture {
     dir: tempfile::TempDir,
-    /// An imported (specific, long) row of operator 1.
+    /// An imported (specific, long) row of operator 1, never changed: a segment row.
     import: ApplicationId,
+    /// An imported (specific, short) row of operator 1 given an identity key: a record.
+    keyed: ApplicationId,
     /// A short registration on journey `j1`.
     short: ApplicationId,
     /// A long registration.
@@ -175,6 +178,22 @@ fn fixture() -> Fixture {
     let import = blocked(e.simulate(&o, &sim("long", P_IMPORT, NAME)).unwrap())
         .uuid
         .unwrap();
+    let keyed = blocked(e.simulate(&o, &sim("short", P_IMPORT, NAME)).unwrap())
+        .uuid
+        .unwrap();
+    let rep = e
+        .import_identity(
+            &o,
+            &[IdentityRow::Specific {
+                identity_key: "c".repeat(64),
+                phone_trunc: P_IMPORT.into(),
+                last_name_trunc: NAME.into(),
+                journey_type: "short".into(),
+                datetime: "2022-06-01T00:00:00Z".into(),
+            }],
+        )
+        .unwrap();
+    assert_eq!(rep.imported, 1);
     for j in ["j1", "j2"] {
         e.put_journey(
             &o,
@@ -193,13 +212,16 @@ fn fixture() -> Fixture {
     Fixture {
         dir,
         import,
+        keyed,
         short,
         long,
     }
 }
 
+/// `[02][uuid]` for a registered application, `[07][uuid]` for an imported one (UUIDv7).
 fn app_key(u: &ApplicationId) -> Vec<u8> {
-    let mut k = vec![0x02];
+    let imported = u.as_bytes()[6] >> 4 == 7;
+    let mut k = vec![if imported { 0x07 } else { 0x02 }];
     k.extend_from_slice(u.as_bytes());
     k
 }
@@ -295,10 +317,13 @@ fn damaged(original: &[u8]) -> Vec<(String, Vec<u8>)> {
 fn mirrors_match_the_stored_records() {
     let f = fixture();
     with_sled(f.dir.path(), |db| {
-        for u in [&f.import, &f.short, &f.long] {
+        for u in [&f.keyed, &f.short, &f.long] {
             let v = get(db, &app_key(u));
             assert_eq!(encode(&decode::<AppRecord>(&v)), v);
         }
+        // Never changed, the other imported row has no record: it lives in its segment.
+        assert!(db.get(app_key(&f.import)).unwrap().is_none());
+        assert_eq!(db.scan_prefix([0x06]).count(), 1);
         let v = get(db, &journey_key("j1"));
         let j: JourneyRecord = decode(&v);
         assert_eq!(encode(&j), v);
@@ -318,12 +343,12 @@ fn damaged_application_records_are_corrupt_for_every_call() {
     let f = fixture();
     let o = op(1);
     let originals = with_sled(f.dir.path(), |db| {
-        [&f.import, &f.short, &f.long].map(|u| (app_key(u), get(db, &app_key(u))))
+        [&f.short, &f.long].map(|u| (app_key(u), get(db, &app_key(u))))
     });
     let variants: Vec<_> = originals.iter().map(|(_, v)| damaged(v)).collect();
     assert!(variants[0].len() > 10);
     for i in 0..variants[0].len() {
-        let name = &variants[2][i].0;
+        let name = &variants[1][i].0;
         with_sled(f.dir.path(), |db| {
             for ((k, _), v) in originals.iter().zip(&variants) {
                 put(db, k, &v[i].1);
@@ -331,7 +356,7 @@ fn damaged_application_records_are_corrupt_for_every_call() {
         });
         let e = open(f.dir.path()).unwrap();
         let ctx = |what: &str| format!("{name}: {what}");
-        for u in [&f.import, &f.short, &f.long] {
+        for u in [&f.short, &f.long] {
             let record = format!("application {u}");
             assert_corrupt(e.find(&o, u), &record, &ctx("find"));
             assert_corrupt(e.find(&op(2), u), &record, &ctx("find, other operator"));
@@ -448,9 +473,8 @@ fn damaged_journey_records_are_corrupt_for_every_call() {
 }
 
 #[test]
-fn damaged_journal_and_import_keys_are_corrupt() {
+fn damaged_journal_entries_are_corrupt() {
     let f = fixture();
-    let o = op(1);
     let (journal_key, journal) = with_sled(f.dir.path(), |db| {
         let (k, v) = db.scan_prefix([0x05]).next().unwrap().unwrap();
         (k.to_vec(), v.to_vec())
@@ -466,42 +490,90 @@ fn damaged_journal_and_import_keys_are_corrupt() {
         open(f.dir.path()).unwrap().error_journal().unwrap().len(),
         1
     );
+}
 
-    // IMPORT: (operator, journey type, name+phone pseudonym) → uuid of 16 bytes.
-    let import_keys: Vec<Vec<u8>> = with_sled(f.dir.path(), |db| {
-        db.scan_prefix([0x03])
-            .map(|kv| kv.unwrap().0.to_vec())
-            .collect()
+/// The index is built from the import segments and the records of changed imported rows: a
+/// damaged one makes `open` fail with `Error::Corrupt` naming it.
+#[test]
+fn damaged_segments_and_imported_records_fail_open() {
+    let f = fixture();
+    let o = op(1);
+    let (seg_key, segment) = with_sled(f.dir.path(), |db| {
+        let (k, v) = db.scan_prefix([0x06]).next().unwrap().unwrap();
+        (k.to_vec(), v.to_vec())
     });
-    assert_eq!(import_keys.len(), 2);
-    for bad in [&[][..], &[7; 15], &[7; 17]] {
-        with_sled(f.dir.path(), |db| {
-            for k in &import_keys {
-                put(db, k, bad);
-            }
-        });
-        let e = open(f.dir.path()).unwrap();
-        let r = e.import_identity(
-            &o,
-            &[IdentityRow::Specific {
-                identity_key: "f".repeat(64),
-                phone_trunc: P_IMPORT.into(),
-                last_name_trunc: NAME.into(),
-                journey_type: "long".into(),
-                datetime: "2022-01-01T00:00:00Z".into(),
-            }],
-        );
-        assert_corrupt(
-            r,
-            "import key",
-            &format!("import key of {} bytes", bad.len()),
-        );
-        // The row is known: importing it again is refused, damaged or not.
-        let rep = e
-            .import(&o, &[row("long", P_IMPORT, NAME, "2022-01-01T00:00:00Z")])
-            .unwrap();
-        assert_eq!(rep.failed_details[0].error, "Conflict");
+    // `[version][operator u32][created_at i64][count u16]` + 2 rows of 25 bytes + check.
+    assert_eq!((seg_key.len(), segment.len()), (9, 15 + 2 * 25 + 4));
+    let reseal = |mut v: Vec<u8>| {
+        v.truncate(v.len() - 4);
+        let c = check4(&[&seg_key, &v]);
+        v.extend_from_slice(&c);
+        v
+    };
+    let with = |i: usize, b: &[u8]| {
+        let mut v = segment.clone();
+        v[i..i + b.len()].copy_from_slice(b);
+        reseal(v)
+    };
+    let mut segments: Vec<(String, Vec<u8>)> = vec![
+        ("empty".into(), vec![]),
+        ("check only".into(), segment[segment.len() - 4..].to_vec()),
+        ("version 2".into(), with(0, &[2])),
+        ("3 rows announced".into(), with(13, &[0, 3])),
+        ("journey type 2".into(), with(15, &[2])),
+        (
+            "datetime out of range".into(),
+            with(16, &i64::MAX.to_be_bytes()),
+        ),
+        (
+            "created_at out of range".into(),
+            with(5, &i64::MIN.to_be_bytes()),
+        ),
+        (
+            "a row too many".into(),
+            reseal([&segment[..], &[0; 25]].concat()),
+        ),
+    ];
+    for i in 0..segment.len() {
+        let mut v = segment.clone();
+        v[i] ^= 0x01;
+        segments.push((format!("byte {i} flipped"), v));
     }
+    for (name, v) in &segments {
+        with_sled(f.dir.path(), |db| put(db, &seg_key, v));
+        assert_corrupt(open(f.dir.path()), "import segment", name);
+    }
+    with_sled(f.dir.path(), |db| put(db, &seg_key, &segment));
+
+    let key = app_key(&f.keyed);
+    let record = with_sled(f.dir.path(), |db| get(db, &key));
+    for (name, v) in damaged(&record) {
+        with_sled(f.dir.path(), |db| put(db, &key, &v));
+        assert_corrupt(
+            open(f.dir.path()),
+            &format!("application {}", f.keyed),
+            &name,
+        );
+    }
+    with_sled(f.dir.path(), |db| put(db, &key, &record));
+    let original = edit(f.dir.path(), &key, |r: &mut AppRecord| r.kind = 9);
+    assert_corrupt(open(f.dir.path()), "application", "kind 9");
+    restore(f.dir.path(), &key, &original);
+
+    // Restored, both imported rows read again, and still block re-imports.
+    let e = open(f.dir.path()).unwrap();
+    assert!(e.find(&o, &f.import).unwrap().specific);
+    assert!(e.find(&o, &f.keyed).unwrap().specific);
+    let rep = e
+        .import(
+            &o,
+            &[
+                row("long", P_IMPORT, NAME, "2022-01-01T00:00:00Z"),
+                row("short", P_IMPORT, NAME, "2022-06-01T00:00:00Z"),
+            ],
+        )
+        .unwrap();
+    assert_eq!((rep.imported, rep.failed), (0, 2));
 }
 
 #[test]
@@ -569,16 +641,16 @@ fn damaged_metadata_is_refused() {
     let format = b"\x00format".to_vec();
     let keycheck = b"\x00keycheck".to_vec();
     let original = with_sled(f.dir.path(), |db| get(db, &keycheck));
-    for bad in [&[0][..], &[2], &[0xff]] {
+    for bad in [&[0][..], &[1], &[3], &[0xff]] {
         with_sled(f.dir.path(), |db| put(db, &format, bad));
         let r = open(f.dir.path());
         assert!(
-            matches!(r, Err(Error::UnsupportedFormat { found, supported: 1 }) if found == bad[0]),
+            matches!(r, Err(Error::UnsupportedFormat { found, supported: 2 }) if found == bad[0]),
             "format {bad:?}: {r:?}"
         );
     }
-    // Not one byte: not a version at all ("version 1, this build reads 1" would mislead).
-    for bad in [&[][..], &[1, 0]] {
+    // Not one byte: not a version at all ("version 2, this build reads 2" would mislead).
+    for bad in [&[][..], &[2, 0]] {
         with_sled(f.dir.path(), |db| put(db, &format, bad));
         assert_corrupt(
             open(f.dir.path()),
@@ -589,7 +661,7 @@ fn damaged_metadata_is_refused() {
     with_sled(f.dir.path(), |db| db.remove(&format).unwrap());
     assert_corrupt(open(f.dir.path()), "database metadata", "format missing");
     with_sled(f.dir.path(), |db| {
-        put(db, &format, &[1]);
+        put(db, &format, &[2]);
         db.remove(&keycheck).unwrap();
     });
     assert_corrupt(open(f.dir.path()), "database metadata", "keycheck missing");
@@ -629,7 +701,7 @@ fn application_fields_out_of_range_are_corrupt() {
     let mut failures = Vec::new();
     let cases: [(&str, ApplicationId, Damage<AppRecord>); 3] = [
         ("journey type 7", f.long, |r| r.journey_type = 7),
-        ("kind 9", f.import, |r| r.kind = 9),
+        ("kind 9", f.short, |r| r.kind = 9),
         ("datetime past the last instant", f.long, |r| {
             r.datetime = i64::MAX
         }),

@@ -11,5 +11,6 @@ mod engine_persistence;
 mod engine_register;
 mod engine_rules;
 mod fields;
+mod format;
 mod model;
 mod stress;

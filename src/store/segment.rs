@@ -1,0 +1,275 @@
+//! Import segments: every row accepted by one `import` call, stored as **one** sled value.
+//!
+//! sled 0.34 costs about 15 µs per key written, even inside a batch, so one key per imported
+//! row (let alone three: index entry, record, uniqueness key) caps imports far below the
+//! 100 000 rows/s target. An import batch is immutable once written, so it is stored whole:
+//!
+//! ```text
+//! key    [06][segment id u64 BE]
+//! value  [version = 1][operator u32 BE][created_at i64 BE][count u16 BE]
+//!        count × [journey_type u8][datetime i64 BE][name+phone pseudonym ×16]
+//!        [check ×4 over key and value]
+//! ```
+//!
+//! A row's application uuid is not stored: it is a UUIDv7 (RFC 9562) computed from the
+//! segment, `[created_at ms, 48 bits][7][row, 12 bits][10][segment id, 62 bits]`, so `find`
+//! and `delete` go from a uuid straight to its row. Registered applications keep random v4
+//! uuids, so the version nibble tells the two apart. A row that is later changed (identity
+//! key attached, deleted) gets a full record under `[07][uuid]` that supersedes it; the
+//! segment itself is never rewritten.
+
+use crate::fields::JourneyType;
+use crate::store::keys::{check4, jt_byte, jt_from_byte, SEGMENT};
+
+/// Version byte of a segment value.
+const VERSION: u8 = 1;
+const HEADER: usize = 1 + 4 + 8 + 2;
+const ROW: usize = 1 + 8 + 16;
+/// More rows than any import call accepts, fewer than the 12 bits a uuid has for them.
+pub(crate) const MAX_ROWS: usize = 4095;
+/// Segment ids are 62 bits (what a UUIDv7 has room for after the row).
+const MAX_ID: u64 = (1 << 62) - 1;
+
+/// One imported row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SegmentRow {
+    pub journey_type: JourneyType,
+    pub datetime: i64,
+    pub name_phone: [u8; 16],
+}
+
+/// The rows of one import call, all from one operator at one instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Segment {
+    pub id: u64,
+    pub operator: u32,
+    pub created_at: i64,
+    pub rows: Vec<SegmentRow>,
+}
+
+/// `[06][id u64 BE]`
+pub(crate) fn key(id: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = SEGMENT;
+    k[1..].copy_from_slice(&id.to_be_bytes());
+    k
+}
+
+impl Segment {
+    /// Can this segment be stored (id and row count within what uuids can name)?
+    pub(crate) fn storable(&self) -> bool {
+        self.id <= MAX_ID && self.rows.len() <= MAX_ROWS
+    }
+
+    /// The uuid of row `i`.
+    pub(crate) fn uuid(&self, i: usize) -> [u8; 16] {
+        uuid(self.id, self.created_at, i)
+    }
+
+    /// The stored value (see the module docs).
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(HEADER + self.rows.len() * ROW + 4);
+        v.push(VERSION);
+        v.extend_from_slice(&self.operator.to_be_bytes());
+        v.extend_from_slice(&self.created_at.to_be_bytes());
+        v.extend_from_slice(&(self.rows.len() as u16).to_be_bytes());
+        for r in &self.rows {
+            v.push(jt_byte(r.journey_type));
+            v.extend_from_slice(&r.datetime.to_be_bytes());
+            v.extend_from_slice(&r.name_phone);
+        }
+        let check = check4(&[&key(self.id), &v]);
+        v.extend_from_slice(&check);
+        v
+    }
+
+    /// Decodes and validates a stored segment; `Err(reason)` when it is damaged.
+    pub(crate) fn decode(k: &[u8], value: &[u8]) -> Result<Segment, String> {
+        let id = match k {
+            [SEGMENT, rest @ ..] => u64::from_be_bytes(
+                rest.try_into()
+                    .map_err(|_| format!("key of {} bytes", k.len()))?,
+            ),
+            _ => return Err(format!("key of {} bytes", k.len())),
+        };
+        let Some((payload, check)) = value.len().checked_sub(4).map(|n| value.split_at(n)) else {
+            return Err(format!("{} bytes is too short", value.len()));
+        };
+        if check != check4(&[k, payload]) {
+            return Err("checksum mismatch (damaged bytes)".into());
+        }
+        if payload.len() < HEADER {
+            return Err(format!("{} bytes is too short", value.len()));
+        }
+        let (header, body) = payload.split_at(HEADER);
+        if header[0] != VERSION {
+            return Err(format!("unknown segment version {}", header[0]));
+        }
+        let be4 = |b: &[u8]| b.try_into().map(u32::from_be_bytes);
+        let be8 = |b: &[u8]| b.try_into().map(i64::from_be_bytes);
+        let operator = be4(&header[1..5]).map_err(|_| "header")?;
+        let created_at = be8(&header[5..13]).map_err(|_| "header")?;
+        let count = usize::from(u16::from_be_bytes([header[13], header[14]]));
+        if count > MAX_ROWS || body.len() != count * ROW || id > MAX_ID {
+            return Err(format!(
+                "{count} rows announced in {} bytes (segment {id})",
+                body.len()
+            ));
+        }
+        instant(created_at, "created_at")?;
+        let mut rows = Vec::with_capacity(count);
+        for (i, r) in body.chunks_exact(ROW).enumerate() {
+            let journey_type =
+                jt_from_byte(r[0]).ok_or_else(|| format!("row {i}: invalid journey type"))?;
+            let datetime = be8(&r[1..9]).map_err(|_| "row")?;
+            instant(datetime, "datetime").map_err(|e| format!("row {i}: {e}"))?;
+            let name_phone = r[9..25].try_into().map_err(|_| "row")?;
+            rows.push(SegmentRow {
+                journey_type,
+                datetime,
+                name_phone,
+            });
+        }
+        Ok(Segment {
+            id,
+            operator,
+            created_at,
+            rows,
+        })
+    }
+}
+
+fn instant(ms: i64, field: &str) -> Result<(), String> {
+    match crate::fields::Timestamp::from_millis(ms) {
+        Some(_) => Ok(()),
+        None => Err(format!("{field} out of range")),
+    }
+}
+
+/// The UUIDv7 of row `row` of segment `id` created at `created_at` (ms).
+pub(crate) fn uuid(id: u64, created_at: i64, row: usize) -> [u8; 16] {
+    let mut u = [0u8; 16];
+    u[..6].copy_from_slice(&(created_at as u64).to_be_bytes()[2..]);
+    let row = row as u16 & 0x0FFF;
+    u[6] = 0x70 | (row >> 8) as u8;
+    u[7] = row as u8;
+    let id = id & MAX_ID;
+    u[8] = 0x80 | (id >> 56) as u8;
+    u[9..].copy_from_slice(&id.to_be_bytes()[1..]);
+    u
+}
+
+/// Where an imported application's row is: `(segment id, row, created_at low 48 bits)`, or
+/// `None` when `u` is not a UUIDv7 (a registered application, or nobody's).
+pub(crate) fn locate(u: &[u8; 16]) -> Option<(u64, usize, u64)> {
+    if u[6] >> 4 != 7 || u[8] >> 6 != 0b10 {
+        return None;
+    }
+    let row = usize::from(u[6] & 0x0F) << 8 | usize::from(u[7]);
+    let mut id = [0u8; 8];
+    id[0] = u[8] & 0x3F;
+    id[1..].copy_from_slice(&u[9..]);
+    let mut ts = [0u8; 8];
+    ts[2..].copy_from_slice(&u[..6]);
+    Some((u64::from_be_bytes(id), row, u64::from_be_bytes(ts)))
+}
+
+/// Does `u` name row `row` of `segment` (the creation instant must agree too)?
+pub(crate) fn names_row(segment: &Segment, u: &[u8; 16]) -> Option<SegmentRow> {
+    let (id, row, ts) = locate(u)?;
+    (id == segment.id && ts == (segment.created_at as u64) & ((1 << 48) - 1))
+        .then(|| segment.rows.get(row).copied())
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Segment {
+        Segment {
+            id: 0x1234_5678_9ABC,
+            operator: 7,
+            created_at: 1_718_000_000_123,
+            rows: (0..1000)
+                .map(|i| SegmentRow {
+                    journey_type: if i % 3 == 0 {
+                        JourneyType::Long
+                    } else {
+                        JourneyType::Short
+                    },
+                    datetime: 1_600_000_000_000 + i64::from(i),
+                    name_phone: [i as u8; 16],
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn round_trip_and_uuid_location() {
+        let s = sample();
+        let v = s.encode();
+        assert_eq!(v.len(), HEADER + 1000 * ROW + 4);
+        assert_eq!(Segment::decode(&key(s.id), &v), Ok(s.clone()));
+        for i in [0, 1, 255, 256, 999] {
+            let u = s.uuid(i);
+            let parsed = uuid::Uuid::from_bytes(u);
+            assert_eq!(parsed.get_version_num(), 7);
+            assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122);
+            assert_eq!(names_row(&s, &u), Some(s.rows[i]));
+            assert_eq!(locate(&u).map(|(id, row, _)| (id, row)), Some((s.id, i)));
+        }
+        // Past the end, another segment, another instant, a v4 uuid: no row.
+        assert_eq!(names_row(&s, &s.uuid(1000)), None);
+        assert_eq!(names_row(&s, &uuid(s.id + 1, s.created_at, 0)), None);
+        assert_eq!(names_row(&s, &uuid(s.id, s.created_at + 1, 0)), None);
+        assert_eq!(locate(uuid::Uuid::new_v4().as_bytes()), None);
+    }
+
+    #[test]
+    fn every_damage_is_detected() {
+        let s = Segment {
+            rows: sample().rows[..3].to_vec(),
+            ..sample()
+        };
+        let v = s.encode();
+        let k = key(s.id);
+        for i in 0..v.len() {
+            let mut bad = v.clone();
+            bad[i] ^= 0x01;
+            assert!(Segment::decode(&k, &bad).is_err(), "byte {i}");
+        }
+        for n in 0..v.len() {
+            assert!(Segment::decode(&k, &v[..n]).is_err(), "truncated to {n}");
+        }
+        assert!(Segment::decode(&key(s.id + 1), &v).is_err());
+        assert!(Segment::decode(&k[..8], &v).is_err());
+    }
+
+    #[test]
+    fn out_of_range_fields_are_refused_even_with_a_valid_check() {
+        let s = Segment {
+            rows: sample().rows[..2].to_vec(),
+            ..sample()
+        };
+        let k = key(s.id);
+        let reseal = |mut v: Vec<u8>| {
+            v.truncate(v.len() - 4);
+            let c = check4(&[&k, &v]);
+            v.extend_from_slice(&c);
+            v
+        };
+        let mut jt = s.encode();
+        jt[HEADER] = 9;
+        assert!(Segment::decode(&k, &reseal(jt)).is_err());
+        let mut dt = s.encode();
+        dt[HEADER + 1..HEADER + 9].copy_from_slice(&i64::MAX.to_be_bytes());
+        assert!(Segment::decode(&k, &reseal(dt)).is_err());
+        let mut count = s.encode();
+        count[13..15].copy_from_slice(&3u16.to_be_bytes());
+        assert!(Segment::decode(&k, &reseal(count)).is_err());
+        let mut version = s.encode();
+        version[0] = 2;
+        assert!(Segment::decode(&k, &reseal(version)).is_err());
+    }
+}
