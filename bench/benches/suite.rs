@@ -257,7 +257,7 @@ fn bench_import(c: &mut Criterion, synth: &Synth, root: &Path) -> Result<(), Err
                     // distinct phones run out, and so on.
                     let start = next;
                     next += workload::BATCH as u64;
-                    let op = Operator::new(100 + (start / Synth::MAX_PEOPLE) as u32, siret.clone());
+                    let op = Operator::new(100 + (start / Synth::MAX_PEOPLE) as u32, siret);
                     let from = start % Synth::MAX_PEOPLE;
                     let rows: Vec<_> = synth
                         .people(from..from + workload::BATCH as u64)
