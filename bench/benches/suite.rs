@@ -34,7 +34,7 @@ use criterion::{BatchSize, Criterion, SamplingMode, Throughput};
 
 fn main() {
     if let Err(e) = run() {
-        eprintln!("cee-bench suite failed: {e}");
+        eprintln!("cee-bench suite failed: {}", cee_bench::error_chain(&*e));
         std::process::exit(1);
     }
 }

@@ -33,3 +33,15 @@ pub use workload::{Baseline, Entry, Found, Thresholds};
 
 /// Errors of the benchmark harness (boxed: this is tooling, not a library API).
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// `e` and its chain of sources, for error messages (`postgres::Error` alone says "db error").
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

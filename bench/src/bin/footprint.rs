@@ -41,7 +41,7 @@ fn main() {
         parent()
     };
     if let Err(e) = result {
-        eprintln!("footprint failed: {e}");
+        eprintln!("footprint failed: {}", cee_bench::error_chain(&*e));
         std::process::exit(1);
     }
 }
