@@ -155,6 +155,11 @@ impl MemIndex {
         }
     }
 
+    /// Which shard holds `p` (`0..64`).
+    pub(crate) fn shard_of(&self, p: &Pseudonym) -> usize {
+        split(p).0
+    }
+
     pub(crate) fn insert(&self, p: &Pseudonym, e: Entry) {
         let (s, k) = split(p);
         let mut map = self.shards[s].write().unwrap_or_else(|e| e.into_inner());
