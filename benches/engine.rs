@@ -29,7 +29,7 @@ fn name(i: usize) -> String {
 
 fn row(i: usize) -> ImportRow {
     ImportRow {
-        journey_type: if i % 3 == 0 { "long" } else { "short" }.into(),
+        journey_type: if i.is_multiple_of(3) { "long" } else { "short" }.into(),
         phone_trunc: phone(i),
         last_name_trunc: name(i),
         datetime: format!("{}-06-01T00:00:00Z", 2016 + i % 8),
