@@ -5,11 +5,14 @@ use std::fmt;
 
 use crate::fields::{DrivingLicense, IdentityKey, LastNameTrunc, PhoneTrunc};
 
+use crate::store::segment::UuidMask;
+
 /// Context strings for `blake3::derive_key`: changing one changes every derived value.
 const CTX_PSEUDONYM: &str = "cee-eligibility 2026-11-23 identity pseudonyms v1";
 const CTX_KEY_CHECK: &str = "cee-eligibility 2026-11-23 secret key check v1";
 const CTX_SEAL: &str = "cee-eligibility 2026-11-23 journey driver sealing v1";
 const CTX_TOKEN: &str = "cee-eligibility 2026-11-23 ed25519 token seed v1";
+const CTX_UUID: &str = "cee-eligibility 2026-11-23 imported uuid mask v1";
 
 /// Which identifier a pseudonym stands for (the first byte of an index key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,6 +53,7 @@ pub(crate) struct Keys {
     seal: [u8; 32],
     key_check: [u8; 32],
     token_seed: [u8; 32],
+    uuid: [u8; 32],
 }
 
 impl fmt::Debug for Keys {
@@ -65,7 +69,22 @@ impl Keys {
             seal: blake3::derive_key(CTX_SEAL, secret),
             key_check: blake3::derive_key(CTX_KEY_CHECK, secret),
             token_seed: blake3::derive_key(CTX_TOKEN, secret),
+            uuid: blake3::derive_key(CTX_UUID, secret),
         }
+    }
+
+    /// The mask hiding `(row, segment id)` in the uuids of the import segments created at
+    /// `instant` (the low 48 bits of their `created_at`).
+    pub(crate) fn uuid_mask(&self, instant: u64) -> UuidMask {
+        let h = blake3::keyed_hash(&self.uuid, &instant.to_be_bytes());
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&h.as_bytes()[..16]);
+        UuidMask::new(u128::from_le_bytes(b))
+    }
+
+    /// The mask of the segments created at `created_at` (ms).
+    pub(crate) fn segment_mask(&self, created_at: i64) -> UuidMask {
+        self.uuid_mask(UuidMask::instant(created_at))
     }
 
     /// The value stored in the database to recognise the secret (never the secret).
