@@ -5,8 +5,6 @@ use std::fmt;
 
 use crate::fields::{DrivingLicense, IdentityKey, LastNameTrunc, PhoneTrunc};
 
-use crate::store::segment::UuidMask;
-
 /// Context strings for `blake3::derive_key`: changing one changes every derived value.
 const CTX_PSEUDONYM: &str = "cee-eligibility 2026-11-23 identity pseudonyms v1";
 const CTX_KEY_CHECK: &str = "cee-eligibility 2026-11-23 secret key check v1";
@@ -73,18 +71,13 @@ impl Keys {
         }
     }
 
-    /// The mask hiding `(row, segment id)` in the uuids of the import segments created at
-    /// `instant` (the low 48 bits of their `created_at`).
-    pub(crate) fn uuid_mask(&self, instant: u64) -> UuidMask {
+    /// 128 secret-keyed bits for `instant` (the low 48 bits of an import segment's
+    /// `created_at`): the store hides `(row, segment id)` in imported uuids under them.
+    pub(crate) fn uuid_mask(&self, instant: u64) -> u128 {
         let h = blake3::keyed_hash(&self.uuid, &instant.to_be_bytes());
         let mut b = [0u8; 16];
         b.copy_from_slice(&h.as_bytes()[..16]);
-        UuidMask::new(u128::from_le_bytes(b))
-    }
-
-    /// The mask of the segments created at `created_at` (ms).
-    pub(crate) fn segment_mask(&self, created_at: i64) -> UuidMask {
-        self.uuid_mask(UuidMask::instant(created_at))
+        u128::from_le_bytes(b)
     }
 
     /// The value stored in the database to recognise the secret (never the secret).

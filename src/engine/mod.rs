@@ -234,7 +234,7 @@ fn load_segments(
                 record: "import segment".into(),
                 reason,
             })?;
-            let mask = keys.segment_mask(seg.created_at);
+            let mask = segment_mask(keys, seg.created_at);
             let seg = Arc::new(seg);
             for tx in &senders {
                 // A worker only stops early by panicking, which the scope re-raises.
@@ -243,6 +243,11 @@ fn load_segments(
         }
         Ok(())
     })
+}
+
+/// The mask of the uuids of the segments created at `created_at` (ms).
+pub(crate) fn segment_mask(keys: &Keys, created_at: i64) -> UuidMask {
+    UuidMask::new(keys.uuid_mask(UuidMask::instant(created_at)))
 }
 
 /// The (memory-only) name+phone index entry of an imported row.
@@ -367,7 +372,8 @@ impl Inner {
         if let Some(bytes) = self.store.get(&keys::app_key(uuid))? {
             return Ok(Some((codec::decode(&bytes, what)?, Origin::Record)));
         }
-        let Some(mask) = segment::instant_of(uuid).map(|t| self.keys.uuid_mask(t)) else {
+        let Some(mask) = segment::instant_of(uuid).map(|t| UuidMask::new(self.keys.uuid_mask(t)))
+        else {
             return Ok(None);
         };
         let Some((id, _)) = segment::locate(uuid, &mask) else {

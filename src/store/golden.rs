@@ -114,7 +114,8 @@ fn segment() -> Segment {
 
 /// The uuid mask of the golden segment: the one secret `[5; 32]` derives for its instant.
 fn mask() -> UuidMask {
-    Keys::new(&[5; 32]).segment_mask(segment().created_at)
+    let instant = UuidMask::instant(segment().created_at);
+    UuidMask::new(Keys::new(&[5; 32]).uuid_mask(instant))
 }
 
 /// Every (name → bytes) of the format, from the fixed inputs above.
@@ -140,14 +141,7 @@ fn encoded() -> BTreeMap<&'static str, Vec<u8>> {
         ("segment_key", segment::key(s.id).to_vec()),
         ("segment_value", s.encode()),
         ("segment_row_1_uuid", s.uuid(1, &mask()).to_vec()),
-        (
-            "uuid_mask_secret_5",
-            Keys::new(&[5; 32])
-                .segment_mask(s.created_at)
-                .bits()
-                .to_be_bytes()
-                .to_vec(),
-        ),
+        ("uuid_mask_secret_5", mask().bits().to_be_bytes().to_vec()),
     ])
 }
 
