@@ -10,6 +10,7 @@ const CTX_PSEUDONYM: &str = "cee-eligibility 2026-11-23 identity pseudonyms v1";
 const CTX_KEY_CHECK: &str = "cee-eligibility 2026-11-23 secret key check v1";
 const CTX_SEAL: &str = "cee-eligibility 2026-11-23 journey driver sealing v1";
 const CTX_TOKEN: &str = "cee-eligibility 2026-11-23 ed25519 token seed v1";
+const CTX_UUID: &str = "cee-eligibility 2026-11-23 imported uuid mask v1";
 
 /// Which identifier a pseudonym stands for (the first byte of an index key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,6 +51,7 @@ pub(crate) struct Keys {
     seal: [u8; 32],
     key_check: [u8; 32],
     token_seed: [u8; 32],
+    uuid: [u8; 32],
 }
 
 impl fmt::Debug for Keys {
@@ -65,7 +67,17 @@ impl Keys {
             seal: blake3::derive_key(CTX_SEAL, secret),
             key_check: blake3::derive_key(CTX_KEY_CHECK, secret),
             token_seed: blake3::derive_key(CTX_TOKEN, secret),
+            uuid: blake3::derive_key(CTX_UUID, secret),
         }
+    }
+
+    /// 128 secret-keyed bits for `instant` (the low 48 bits of an import segment's
+    /// `created_at`): the store hides `(row, segment id)` in imported uuids under them.
+    pub(crate) fn uuid_mask(&self, instant: u64) -> u128 {
+        let h = blake3::keyed_hash(&self.uuid, &instant.to_be_bytes());
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&h.as_bytes()[..16]);
+        u128::from_le_bytes(b)
     }
 
     /// The value stored in the database to recognise the secret (never the secret).

@@ -79,11 +79,12 @@ impl Entry {
     }
 }
 
-/// Entries of one pseudonym: almost always exactly one, kept inline.
+/// Entries of one pseudonym: often exactly one, kept inline; several in an exact-size boxed
+/// slice (no spare capacity: memory matters more than the rare insert's copy).
 #[derive(Debug, Clone)]
 enum Slot {
     One(Entry),
-    Many(Vec<Entry>),
+    Many(Box<[Entry]>),
 }
 
 /// Pseudonyms are keyed-hash outputs, already uniformly distributed: hash = low 64 bits.
@@ -101,12 +102,23 @@ impl Hasher for PseudonymHasher {
             self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
         }
     }
-    fn write_u128(&mut self, v: u128) {
-        self.0 = v as u64;
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
     }
 }
 
-type Map = HashMap<u128, Slot, BuildHasherDefault<PseudonymHasher>>;
+/// A pseudonym as two words: 8-byte aligned, so a map bucket is 56 bytes, not 64 (a `u128`
+/// key would align buckets to 16 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key(u64, u64);
+
+impl std::hash::Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0);
+    }
+}
+
+type Map = HashMap<Key, Slot, BuildHasherDefault<PseudonymHasher>>;
 
 /// One shard, alone on its cache lines: a reader's lock-count update must not invalidate the
 /// line holding a neighbouring shard's lock (false sharing between threads).
@@ -124,10 +136,14 @@ pub(crate) struct MemIndex {
     shards: Box<[Shard]>,
 }
 
-fn split(p: &Pseudonym) -> (usize, u128) {
-    let k = u128::from_le_bytes(p.0);
-    // The top bits pick the shard; the map hashes the low bits.
-    ((k >> 122) as usize % SHARDS, k)
+fn split(p: &Pseudonym) -> (usize, Key) {
+    let mut lo = [0u8; 8];
+    let mut hi = [0u8; 8];
+    lo.copy_from_slice(&p.0[..8]);
+    hi.copy_from_slice(&p.0[8..]);
+    let (lo, hi) = (u64::from_le_bytes(lo), u64::from_le_bytes(hi));
+    // The top bits pick the shard; the map hashes the low word.
+    ((hi >> 58) as usize % SHARDS, Key(lo, hi))
 }
 
 impl MemIndex {
@@ -139,6 +155,11 @@ impl MemIndex {
         }
     }
 
+    /// Which shard holds `p` (`0..64`).
+    pub(crate) fn shard_of(&self, p: &Pseudonym) -> usize {
+        split(p).0
+    }
+
     pub(crate) fn insert(&self, p: &Pseudonym, e: Entry) {
         let (s, k) = split(p);
         let mut map = self.shards[s].write().unwrap_or_else(|e| e.into_inner());
@@ -148,10 +169,10 @@ impl MemIndex {
             }
             Some(slot) => match slot {
                 Slot::One(old) if old.app == e.app => *old = e,
-                Slot::One(old) => *slot = Slot::Many(vec![*old, e]),
+                Slot::One(old) => *slot = Slot::Many(Box::new([*old, e])),
                 Slot::Many(v) => match v.iter_mut().find(|x| x.app == e.app) {
                     Some(x) => *x = e,
-                    None => v.push(e),
+                    None => *slot = Slot::Many(v.iter().copied().chain([e]).collect()),
                 },
             },
         }
@@ -160,20 +181,23 @@ impl MemIndex {
     pub(crate) fn remove(&self, p: &Pseudonym, app: &[u8; 16]) {
         let (s, k) = split(p);
         let mut map = self.shards[s].write().unwrap_or_else(|e| e.into_inner());
-        let empty = match map.get_mut(&k) {
-            None => false,
-            Some(Slot::One(e)) => e.app == *app,
-            Some(Slot::Many(v)) => {
-                v.retain(|e| e.app != *app);
-                if v.len() == 1 {
-                    let only = v[0];
-                    map.insert(k, Slot::One(only));
-                }
-                false
-            }
+        let Some(slot) = map.get_mut(&k) else {
+            return;
         };
-        if empty {
-            map.remove(&k);
+        match slot {
+            Slot::One(e) if e.app == *app => {
+                map.remove(&k);
+            }
+            Slot::One(_) => {}
+            Slot::Many(v) => {
+                if v.iter().any(|e| e.app == *app) {
+                    let rest: Vec<Entry> = v.iter().filter(|e| e.app != *app).copied().collect();
+                    *slot = match rest.as_slice() {
+                        [only] => Slot::One(*only),
+                        _ => Slot::Many(rest.into_boxed_slice()),
+                    };
+                }
+            }
         }
     }
 

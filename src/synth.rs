@@ -139,7 +139,7 @@ impl Synth {
         // MAX_PEOPLE = 2^5 · 3^4 · 5^4: a multiplier prime to 2, 3 and 5 is a permutation.
         let mul = loop {
             let m = rng.below(Self::MAX_PEOPLE - 1) + 1;
-            if m % 2 != 0 && m % 3 != 0 && m % 5 != 0 {
+            if !m.is_multiple_of(2) && !m.is_multiple_of(3) && !m.is_multiple_of(5) {
                 break m;
             }
         };

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::types::*;
-use super::{segment_entry, Engine, ImportKey, Inner, Origin};
+use super::{segment_entry, segment_mask, Engine, ImportKey, Inner, Origin};
 use crate::error::{Error, FieldErrors};
 use crate::fields::{
     ApplicationId, FieldError, IdentityKey, JourneyStatus, JourneyType, LastNameTrunc, PhoneTrunc,
@@ -136,8 +136,9 @@ impl Engine {
             let mut batch = WriteBatch::default();
             batch.insert(&segment::key(seg.id), &seg.encode());
             inner.store.apply(batch)?;
+            let mask = segment_mask(&inner.keys, seg.created_at);
             for (i, row) in seg.rows.iter().enumerate() {
-                let e = segment_entry(&seg, row, seg.uuid(i));
+                let e = segment_entry(&seg, row, seg.uuid(i, &mask));
                 inner.index.insert(&e.pseudonym, Entry::from_index(&e));
             }
         }
@@ -482,8 +483,9 @@ impl Engine {
                 record: "import segment".into(),
                 reason,
             })?;
+            let mask = segment_mask(&inner.keys, seg.created_at);
             for (i, row) in seg.rows.iter().enumerate() {
-                if !overridden.contains(&keys::app_key(&seg.uuid(i))[..]) {
+                if !overridden.contains(&keys::app_key(&seg.uuid(i, &mask))[..]) {
                     match row.journey_type {
                         JourneyType::Short => s.specific.0 += 1,
                         JourneyType::Long => s.specific.1 += 1,

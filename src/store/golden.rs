@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 
 use super::codec::{self, AppRecord, JournalRecord, JourneyRecord, PointRecord};
 use super::keys::{self, AppKind, IndexEntry};
-use super::segment::{self, Segment, SegmentRow};
+use super::segment::{self, Segment, SegmentRow, UuidMask};
 use crate::fields::JourneyType;
-use crate::identity::{IdKind, Pseudonym};
+use crate::identity::{IdKind, Keys, Pseudonym};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/format-2.hex");
 
@@ -112,6 +112,12 @@ fn segment() -> Segment {
     }
 }
 
+/// The uuid mask of the golden segment: the one secret `[5; 32]` derives for its instant.
+fn mask() -> UuidMask {
+    let instant = UuidMask::instant(segment().created_at);
+    UuidMask::new(Keys::new(&[5; 32]).uuid_mask(instant))
+}
+
 /// Every (name → bytes) of the format, from the fixed inputs above.
 fn encoded() -> BTreeMap<&'static str, Vec<u8>> {
     let e = index_entry();
@@ -124,7 +130,7 @@ fn encoded() -> BTreeMap<&'static str, Vec<u8>> {
         ("index_value", e.value().to_vec()),
         ("app_key", keys::app_key(&[0x44; 16]).to_vec()),
         ("app_value", codec::encode(&app())),
-        ("override_key", keys::app_key(&s.uuid(1)).to_vec()),
+        ("override_key", keys::app_key(&s.uuid(1, &mask())).to_vec()),
         ("journey_key", keys::journey_key(7, "journey-1")),
         ("journey_value", codec::encode(&journey())),
         (
@@ -134,7 +140,8 @@ fn encoded() -> BTreeMap<&'static str, Vec<u8>> {
         ("journal_value", codec::encode(&journal())),
         ("segment_key", segment::key(s.id).to_vec()),
         ("segment_value", s.encode()),
-        ("segment_row_1_uuid", s.uuid(1).to_vec()),
+        ("segment_row_1_uuid", s.uuid(1, &mask()).to_vec()),
+        ("uuid_mask_secret_5", mask().bits().to_be_bytes().to_vec()),
     ])
 }
 
@@ -196,7 +203,7 @@ fn committed_bytes_decode_to_the_same_values() {
     assert_eq!(s, Ok(segment()));
     let uuid: [u8; 16] = get("segment_row_1_uuid").try_into().expect("16 bytes");
     assert_eq!(
-        segment::names_row(&segment(), &uuid),
+        segment::names_row(&segment(), &uuid, &mask()),
         Some(segment().rows[1])
     );
     assert_eq!(get("override_key")[0], keys::OVERRIDE);

@@ -12,9 +12,11 @@
 //! ```
 //!
 //! A row's application uuid is not stored: it is a UUIDv7 (RFC 9562) computed from the
-//! segment, `[created_at ms, 48 bits][7][row, 12 bits][10][segment id, 62 bits]`, so `find`
-//! and `delete` go from a uuid straight to its row. Registered applications keep random v4
-//! uuids, so the version nibble tells the two apart. A row that is later changed (identity
+//! segment, `[created_at ms, 48 bits][7][12 bits][10][62 bits]` where the 74 low bits are
+//! `(row << 62 | segment id)` XOR a mask keyed by the secret and `created_at` — so `find` and
+//! `delete` go from a uuid straight to its row, while the uuid looks random and tells an
+//! operator nothing about other operators' imports (segment ids are a global counter).
+//! Registered applications keep random v4 uuids, so the version nibble tells the two apart. A row that is later changed (identity
 //! key attached, deleted) gets a full record under `[07][uuid]` that supersedes it; the
 //! segment itself is never rewritten.
 
@@ -61,9 +63,10 @@ impl Segment {
         self.id <= MAX_ID && self.rows.len() <= MAX_ROWS
     }
 
-    /// The uuid of row `i`.
-    pub(crate) fn uuid(&self, i: usize) -> [u8; 16] {
-        uuid(self.id, self.created_at, i)
+    /// The uuid of row `i`, under `mask` (the one of [`UuidMask::of`] this segment's
+    /// `created_at`).
+    pub(crate) fn uuid(&self, i: usize, mask: &UuidMask) -> [u8; 16] {
+        uuid(self.id, self.created_at, i, mask)
     }
 
     /// The stored value (see the module docs).
@@ -146,38 +149,78 @@ fn instant(ms: i64, field: &str) -> Result<(), String> {
     }
 }
 
+/// The 74 bits that hide `(row, segment id)` in the uuids of the segments created at one
+/// millisecond: derived from the secret and that instant (see `identity::Keys::uuid_mask`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct UuidMask(u128);
+
+impl UuidMask {
+    const BITS: u128 = (1 << 74) - 1;
+
+    /// Takes the low 74 bits of `bits`.
+    pub(crate) fn new(bits: u128) -> Self {
+        UuidMask(bits & Self::BITS)
+    }
+
+    /// The 74 bits.
+    #[cfg(test)]
+    pub(crate) fn bits(&self) -> u128 {
+        self.0
+    }
+
+    /// The instant a mask is derived from: the low 48 bits of `created_at`, as in the uuid.
+    pub(crate) fn instant(created_at: i64) -> u64 {
+        (created_at as u64) & ((1 << 48) - 1)
+    }
+}
+
 /// The UUIDv7 of row `row` of segment `id` created at `created_at` (ms).
-pub(crate) fn uuid(id: u64, created_at: i64, row: usize) -> [u8; 16] {
+fn uuid(id: u64, created_at: i64, row: usize, mask: &UuidMask) -> [u8; 16] {
+    let payload = ((row as u128 & 0x0FFF) << 62 | u128::from(id & MAX_ID)) ^ mask.0;
     let mut u = [0u8; 16];
-    u[..6].copy_from_slice(&(created_at as u64).to_be_bytes()[2..]);
-    let row = row as u16 & 0x0FFF;
-    u[6] = 0x70 | (row >> 8) as u8;
-    u[7] = row as u8;
-    let id = id & MAX_ID;
-    u[8] = 0x80 | (id >> 56) as u8;
-    u[9..].copy_from_slice(&id.to_be_bytes()[1..]);
+    u[..6].copy_from_slice(&UuidMask::instant(created_at).to_be_bytes()[2..]);
+    u[6] = 0x70 | (payload >> 70) as u8 & 0x0F;
+    u[7] = (payload >> 62) as u8;
+    u[8] = 0x80 | (payload >> 56) as u8 & 0x3F;
+    u[9..].copy_from_slice(&(payload as u64).to_be_bytes()[1..]);
     u
 }
 
-/// Where an imported application's row is: `(segment id, row, created_at low 48 bits)`, or
-/// `None` when `u` is not a UUIDv7 (a registered application, or nobody's).
-pub(crate) fn locate(u: &[u8; 16]) -> Option<(u64, usize, u64)> {
-    if u[6] >> 4 != 7 || u[8] >> 6 != 0b10 {
-        return None;
-    }
-    let row = usize::from(u[6] & 0x0F) << 8 | usize::from(u[7]);
-    let mut id = [0u8; 8];
-    id[0] = u[8] & 0x3F;
-    id[1..].copy_from_slice(&u[9..]);
-    let mut ts = [0u8; 8];
-    ts[2..].copy_from_slice(&u[..6]);
-    Some((u64::from_be_bytes(id), row, u64::from_be_bytes(ts)))
+/// Is `u` a UUIDv7 — an imported application's id (registered ones are v4)?
+pub(crate) fn is_imported(u: &[u8; 16]) -> bool {
+    u[6] >> 4 == 7 && u[8] >> 6 == 0b10
 }
 
-/// Does `u` name row `row` of `segment` (the creation instant must agree too)?
-pub(crate) fn names_row(segment: &Segment, u: &[u8; 16]) -> Option<SegmentRow> {
-    let (id, row, ts) = locate(u)?;
-    (id == segment.id && ts == (segment.created_at as u64) & ((1 << 48) - 1))
+/// The instant (low 48 bits of `created_at`) of an imported application's uuid.
+pub(crate) fn instant_of(u: &[u8; 16]) -> Option<u64> {
+    let mut ts = [0u8; 8];
+    ts[2..].copy_from_slice(&u[..6]);
+    is_imported(u).then(|| u64::from_be_bytes(ts))
+}
+
+/// Where an imported application's row is: `(segment id, row)`, given the mask of the uuid's
+/// instant ([`instant_of`]); `None` when `u` is not a UUIDv7.
+pub(crate) fn locate(u: &[u8; 16], mask: &UuidMask) -> Option<(u64, usize)> {
+    if !is_imported(u) {
+        return None;
+    }
+    let mut low = [0u8; 8];
+    low[1..].copy_from_slice(&u[9..]);
+    let payload = u128::from(u[6] & 0x0F) << 70
+        | u128::from(u[7]) << 62
+        | u128::from(u[8] & 0x3F) << 56
+        | u128::from(u64::from_be_bytes(low));
+    let payload = payload ^ mask.0;
+    Some((
+        (payload & u128::from(MAX_ID)) as u64,
+        (payload >> 62) as usize,
+    ))
+}
+
+/// The row of `segment` that `u` names, if any (its instant must be the segment's too).
+pub(crate) fn names_row(segment: &Segment, u: &[u8; 16], mask: &UuidMask) -> Option<SegmentRow> {
+    let (id, row) = locate(u, mask)?;
+    (id == segment.id && instant_of(u) == Some(UuidMask::instant(segment.created_at)))
         .then(|| segment.rows.get(row).copied())
         .flatten()
 }
@@ -211,19 +254,37 @@ mod tests {
         let v = s.encode();
         assert_eq!(v.len(), HEADER + 1000 * ROW + 4);
         assert_eq!(Segment::decode(&key(s.id), &v), Ok(s.clone()));
-        for i in [0, 1, 255, 256, 999] {
-            let u = s.uuid(i);
-            let parsed = uuid::Uuid::from_bytes(u);
-            assert_eq!(parsed.get_version_num(), 7);
-            assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122);
-            assert_eq!(names_row(&s, &u), Some(s.rows[i]));
-            assert_eq!(locate(&u).map(|(id, row, _)| (id, row)), Some((s.id, i)));
+        for mask in [
+            UuidMask::new(0),
+            UuidMask::new(u128::MAX),
+            UuidMask::new(0x5a5a << 60),
+        ] {
+            for i in [0, 1, 255, 256, 999] {
+                let u = s.uuid(i, &mask);
+                let parsed = uuid::Uuid::from_bytes(u);
+                assert_eq!(parsed.get_version_num(), 7);
+                assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122);
+                assert!(is_imported(&u));
+                assert_eq!(names_row(&s, &u, &mask), Some(s.rows[i]));
+                assert_eq!(locate(&u, &mask), Some((s.id, i)));
+            }
+            // Past the end, another segment, another instant, a v4 uuid: no row.
+            assert_eq!(names_row(&s, &s.uuid(1000, &mask), &mask), None);
+            assert_eq!(
+                names_row(&s, &uuid(s.id + 1, s.created_at, 0, &mask), &mask),
+                None
+            );
+            assert_eq!(
+                names_row(&s, &uuid(s.id, s.created_at + 1, 0, &mask), &mask),
+                None
+            );
+            assert_eq!(locate(uuid::Uuid::new_v4().as_bytes(), &mask), None);
         }
-        // Past the end, another segment, another instant, a v4 uuid: no row.
-        assert_eq!(names_row(&s, &s.uuid(1000)), None);
-        assert_eq!(names_row(&s, &uuid(s.id + 1, s.created_at, 0)), None);
-        assert_eq!(names_row(&s, &uuid(s.id, s.created_at + 1, 0)), None);
-        assert_eq!(locate(uuid::Uuid::new_v4().as_bytes()), None);
+        // The mask hides the counter: consecutive segments' uuids share no visible pattern.
+        let mask = UuidMask::new(0x1234_5678_9abc_def0_1234_5678);
+        let (a, b) = (uuid(1, 0, 0, &mask), uuid(2, 0, 0, &mask));
+        assert_ne!(a[9..], b[9..]);
+        assert_ne!(uuid(1, 0, 0, &mask), uuid(1, 0, 0, &UuidMask::new(0)));
     }
 
     #[test]

@@ -79,7 +79,7 @@ fn batch_phone(batch: u64, i: usize) -> String {
 }
 
 fn batch_jt(i: usize) -> &'static str {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         "short"
     } else {
         "long"

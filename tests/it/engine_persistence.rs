@@ -303,3 +303,85 @@ fn raw_sled(dir: &std::path::Path) -> sled::Result<sled::Db> {
         }
     }
 }
+
+/// Format 2 keeps import uniqueness in memory: it must hold across reopens for rows that
+/// match by name+phone, rows given an identity key (no longer indexed by name+phone) and
+/// deleted rows (which may be imported again), in one call and across calls.
+#[test]
+fn import_uniqueness_survives_identity_keys_deletes_and_reopens() -> R {
+    let dir = tempfile::tempdir()?;
+    let o = op(1);
+    let rows = [
+        row("short", P, "ABC", "2023-01-01T00:00:00Z"),
+        row("long", P, "ABC", "2022-01-01T00:00:00Z"),
+        row("short", "+336273489", "ABC", "2023-02-01T00:00:00Z"),
+    ];
+    let failed = |rep: &ImportReport| -> Vec<String> {
+        rep.failed_details
+            .iter()
+            .map(|f| format!("{} {}", f.row.journey_type, f.error))
+            .collect()
+    };
+    let (long_uuid, third_uuid) = {
+        let e = open(dir.path(), [1; 32])?;
+        // In one call: the repeated row is refused, the others stored.
+        let mut first = rows.to_vec();
+        first.push(rows[0].clone());
+        let rep = e.import(&o, &first)?;
+        assert_eq!(
+            (rep.imported, failed(&rep)),
+            (3, vec!["short Conflict".into()])
+        );
+        // Another operator may import the same person.
+        assert_eq!(e.import(&op(2), &rows[..1])?.imported, 1);
+        // The short row gets an identity key; the long one is deleted.
+        let rep = e.import_identity(
+            &o,
+            &[IdentityRow::Specific {
+                identity_key: "a".repeat(64),
+                phone_trunc: P.into(),
+                last_name_trunc: "ABC".into(),
+                journey_type: "short".into(),
+                datetime: "2023-01-01T00:00:00Z".into(),
+            }],
+        )?;
+        assert_eq!(rep.imported, 1);
+        let long = blocked(e.simulate(&o, &sim("long", P, "ABC"))?)
+            .uuid
+            .unwrap();
+        let third = blocked(e.simulate(&o, &sim("short", "+336273489", "ABC"))?)
+            .uuid
+            .unwrap();
+        e.delete(&o, &long)?;
+        let rep = e.import(&o, &rows)?;
+        assert_eq!(rep.imported, 1, "{:?}", failed(&rep));
+        assert_eq!(rep.failed, 2);
+        (long, third)
+    };
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let e = crate::corruption::retry_locked(|| open(dir.path(), [1; 32]))?;
+    // After the reopen: all three rows are there (the long one re-imported), none twice.
+    let rep = e.import(&o, &rows)?;
+    assert_eq!((rep.imported, rep.failed), (0, 3), "{:?}", failed(&rep));
+    assert!(matches!(
+        e.find(&o, &long_uuid),
+        Err(Error::NotFound { .. })
+    ));
+    let again = blocked(e.simulate(&o, &sim("long", P, "ABC"))?)
+        .uuid
+        .unwrap();
+    assert_ne!(again, long_uuid);
+    assert!(e.find(&o, &again)?.specific);
+    assert_eq!(
+        e.find(&o, &third_uuid)?.datetime,
+        ts("2023-02-01T00:00:00Z")
+    );
+    // Another operator's uuid is forbidden, not found.
+    assert!(matches!(
+        e.find(&op(2), &third_uuid),
+        Err(Error::Forbidden { .. })
+    ));
+    let s = e.stats()?;
+    assert_eq!((s.specific, s.deleted), ((3, 1), 1));
+    Ok(())
+}
