@@ -23,6 +23,8 @@ if [ -n "${CEE_BENCH_FEATURES:-}" ]; then features=(--features "$CEE_BENCH_FEATU
 
 # Stale results of other runs must not leak into the report.
 rm -rf "$CARGO_TARGET_DIR/criterion"
+# The commit measured (and whether tracked files differ from it), taken before building.
+{ git rev-parse HEAD; git status --porcelain --untracked-files=no | wc -l; } > "$out_dir/commit.txt"
 uptime > "$out_dir/load-before.txt"
 cargo bench -p cee-bench "${features[@]}" --bench suite -- "$@" 2>&1 | tee "$out_dir/suite.log"
 cargo run --release -p cee-bench "${features[@]}" --bin footprint | tee "$out_dir/footprint.txt"
@@ -32,9 +34,10 @@ python3 bench/report.py \
   --criterion "$CARGO_TARGET_DIR/criterion" \
   --footprint "$out_dir/footprint.txt" \
   --suite-log "$out_dir/suite.log" \
+  --commit-file "$out_dir/commit.txt" \
   --load-before "$out_dir/load-before.txt" \
   --load-after "$out_dir/load-after.txt" \
-  --command "CEE_BENCH_PEOPLE=${CEE_BENCH_PEOPLE:-1000000} bench/regen.sh $*" \
+  --command "CEE_BENCH_PEOPLE=${CEE_BENCH_PEOPLE:-1000000}${CEE_BENCH_CALLS:+ CEE_BENCH_CALLS=$CEE_BENCH_CALLS}${CEE_BENCH_FEATURES:+ CEE_BENCH_FEATURES=$CEE_BENCH_FEATURES}${CEE_BENCH_PG:+ CEE_BENCH_PG=…} bench/regen.sh $*" \
   > "$out_file.tmp"
 mv "$out_file.tmp" "$out_file"
 echo "wrote $out_file"
