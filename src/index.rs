@@ -79,12 +79,60 @@ impl Entry {
     }
 }
 
-/// Entries of one pseudonym: often exactly one, kept inline; several in an exact-size boxed
-/// slice (no spare capacity: memory matters more than the rare insert's copy).
+/// Entries kept in place in a map bucket.
+const INLINE: usize = 3;
+
+/// Entries of one pseudonym. Up to [`INLINE`] (a person's usual history: one per importing
+/// operator or journey type) sit in the map bucket itself, so a check reads the bucket and
+/// nothing else; more go to an exact-size boxed slice (no spare capacity: memory matters more
+/// than the rare insert's copy).
 #[derive(Debug, Clone)]
 enum Slot {
-    One(Entry),
+    /// `1..=INLINE` entries; those past the count are copies of the first.
+    Inline(u8, [Entry; INLINE]),
     Many(Box<[Entry]>),
+}
+
+impl Slot {
+    fn entries(&self) -> &[Entry] {
+        match self {
+            Slot::Inline(n, a) => &a[..usize::from(*n)],
+            Slot::Many(v) => v,
+        }
+    }
+
+    /// The slot holding `v`; `None` when `v` is empty.
+    fn of(v: &[Entry]) -> Option<Slot> {
+        let first = *v.first()?;
+        Some(if v.len() <= INLINE {
+            let mut a = [first; INLINE];
+            a[..v.len()].copy_from_slice(v);
+            Slot::Inline(v.len() as u8, a)
+        } else {
+            Slot::Many(v.into())
+        })
+    }
+
+    /// Replaces the entry of the same application, else appends `e`.
+    fn upsert(&mut self, e: Entry) {
+        match self {
+            Slot::Inline(n, a) => {
+                let len = usize::from(*n);
+                if let Some(x) = a[..len].iter_mut().find(|x| x.app == e.app) {
+                    *x = e;
+                } else if len < INLINE {
+                    a[len] = e;
+                    *n += 1;
+                } else {
+                    *self = Slot::Many(a.iter().copied().chain([e]).collect());
+                }
+            }
+            Slot::Many(v) => match v.iter_mut().find(|x| x.app == e.app) {
+                Some(x) => *x = e,
+                None => *self = Slot::Many(v.iter().copied().chain([e]).collect()),
+            },
+        }
+    }
 }
 
 /// Pseudonyms are keyed-hash outputs, already uniformly distributed: hash = low 64 bits.
@@ -164,17 +212,10 @@ impl MemIndex {
         let (s, k) = split(p);
         let mut map = self.shards[s].write().unwrap_or_else(|e| e.into_inner());
         match map.get_mut(&k) {
+            Some(slot) => slot.upsert(e),
             None => {
-                map.insert(k, Slot::One(e));
+                map.insert(k, Slot::Inline(1, [e; INLINE]));
             }
-            Some(slot) => match slot {
-                Slot::One(old) if old.app == e.app => *old = e,
-                Slot::One(old) => *slot = Slot::Many(Box::new([*old, e])),
-                Slot::Many(v) => match v.iter_mut().find(|x| x.app == e.app) {
-                    Some(x) => *x = e,
-                    None => *slot = Slot::Many(v.iter().copied().chain([e]).collect()),
-                },
-            },
         }
     }
 
@@ -184,18 +225,17 @@ impl MemIndex {
         let Some(slot) = map.get_mut(&k) else {
             return;
         };
-        match slot {
-            Slot::One(e) if e.app == *app => {
-                map.remove(&k);
-            }
-            Slot::One(_) => {}
-            Slot::Many(v) => {
-                if v.iter().any(|e| e.app == *app) {
-                    let rest: Vec<Entry> = v.iter().filter(|e| e.app != *app).copied().collect();
-                    *slot = match rest.as_slice() {
-                        [only] => Slot::One(*only),
-                        _ => Slot::Many(rest.into_boxed_slice()),
-                    };
+        if slot.entries().iter().any(|e| e.app == *app) {
+            let rest: Vec<Entry> = slot
+                .entries()
+                .iter()
+                .filter(|e| e.app != *app)
+                .copied()
+                .collect();
+            match Slot::of(&rest) {
+                Some(new) => *slot = new,
+                None => {
+                    map.remove(&k);
                 }
             }
         }
@@ -212,14 +252,12 @@ impl MemIndex {
     ) -> Option<Entry> {
         let (s, k) = split(p);
         let map = self.shards[s].read().unwrap_or_else(|e| e.into_inner());
-        match map.get(&k)? {
-            Slot::One(e) => e.blocks(jt, th).then_some(*e),
-            Slot::Many(v) => v
-                .iter()
-                .filter(|e| e.blocks(jt, th))
-                .max_by_key(|e| e.precedence(caller))
-                .copied(),
-        }
+        map.get(&k)?
+            .entries()
+            .iter()
+            .filter(|e| e.blocks(jt, th))
+            .max_by_key(|e| e.precedence(caller))
+            .copied()
     }
 
     /// The uuid of the specific application that `operator` imported for `p` with journey
@@ -235,10 +273,7 @@ impl MemIndex {
         let is = |e: &Entry| {
             e.operator == operator && e.journey_type() == jt && e.app_kind() == AppKind::Specific
         };
-        match map.get(&k)? {
-            Slot::One(e) => is(e).then_some(e.app),
-            Slot::Many(v) => v.iter().find(|e| is(e)).map(|e| e.app),
-        }
+        map.get(&k)?.entries().iter().find(|e| is(e)).map(|e| e.app)
     }
 
     /// Number of pseudonyms and entries held.
@@ -248,14 +283,98 @@ impl MemIndex {
         for shard in self.shards.iter() {
             let map = shard.read().unwrap_or_else(|e| e.into_inner());
             keys += map.len();
-            entries += map
-                .values()
-                .map(|s| match s {
-                    Slot::One(_) => 1,
-                    Slot::Many(v) => v.len(),
-                })
-                .sum::<usize>();
+            entries += map.values().map(|s| s.entries().len()).sum::<usize>();
         }
         (keys, entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn pseudonym(i: u8) -> Pseudonym {
+        // Two pseudonyms in one shard, one elsewhere: both map paths are exercised.
+        let mut p = [i; 16];
+        p[15] = if i == 2 { 0xFF } else { 0 };
+        Pseudonym(p)
+    }
+
+    fn entry(app: u8, datetime: i64, operator: u32, flags: u8) -> Entry {
+        Entry {
+            datetime,
+            operator,
+            flags,
+            app: [app; 16],
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u8, Entry),
+        Remove(u8, u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => (0u8..3, 0u8..6, 0i64..10, 1u32..4, 0u8..4)
+                .prop_map(|(p, a, d, o, f)| Op::Insert(p, entry(a, d, o, f))),
+            1 => (0u8..3, 0u8..6).prop_map(|(p, a)| Op::Remove(p, a)),
+        ]
+    }
+
+    proptest! {
+        /// Inline and boxed slots, and the moves between them, behave as a plain list with
+        /// upsert-by-application.
+        #[test]
+        fn index_matches_a_list_model(ops in proptest::collection::vec(op(), 0..60)) {
+            let index = MemIndex::new();
+            let mut model: Vec<Vec<Entry>> = vec![Vec::new(); 3];
+            for op in ops {
+                match op {
+                    Op::Insert(p, e) => {
+                        index.insert(&pseudonym(p), e);
+                        let list = &mut model[usize::from(p)];
+                        match list.iter_mut().find(|x| x.app == e.app) {
+                            Some(x) => *x = e,
+                            None => list.push(e),
+                        }
+                    }
+                    Op::Remove(p, a) => {
+                        index.remove(&pseudonym(p), &[a; 16]);
+                        model[usize::from(p)].retain(|x| x.app != [a; 16]);
+                    }
+                }
+                let keys = model.iter().filter(|l| !l.is_empty()).count();
+                let entries = model.iter().map(Vec::len).sum::<usize>();
+                prop_assert_eq!(index.len(), (keys, entries));
+                for (p, list) in model.iter().enumerate() {
+                    let ps = pseudonym(p as u8);
+                    for jt in [JourneyType::Short, JourneyType::Long] {
+                        for th in [
+                            Thresholds { standardized_min: 0, specific_min: 0 },
+                            Thresholds { standardized_min: 5, specific_min: 3 },
+                        ] {
+                            let want = list
+                                .iter()
+                                .filter(|e| e.blocks(jt, &th))
+                                .max_by_key(|e| e.precedence(2))
+                                .copied();
+                            prop_assert_eq!(index.most_recent_blocking(&ps, jt, &th, 2), want);
+                        }
+                        let want = list
+                            .iter()
+                            .find(|e| {
+                                e.operator == 1
+                                    && e.journey_type() == jt
+                                    && e.app_kind() == AppKind::Specific
+                            })
+                            .map(|e| e.app);
+                        prop_assert_eq!(index.imported_by(&ps, 1, jt), want);
+                    }
+                }
+            }
+        }
     }
 }

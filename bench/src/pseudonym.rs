@@ -48,15 +48,36 @@ impl Pseudonymizer {
         }
     }
 
+    /// As the engine: the message in a stack buffer, one `keyed_hash` call; streamed only
+    /// when it does not fit (same bytes, same output).
     fn hash(&self, kind: u8, fields: &[&[u8]]) -> [u8; 16] {
-        let mut h = blake3::Hasher::new_keyed(&self.key);
-        h.update(&[kind]);
-        for f in fields {
-            h.update(&u32::try_from(f.len()).unwrap_or(u32::MAX).to_le_bytes());
-            h.update(f);
-        }
+        let mut buf = [0u8; 256];
+        let mut n = 1;
+        buf[0] = kind;
+        let fits = fields.iter().all(|f| {
+            let end = n + 4 + f.len();
+            if end > buf.len() {
+                return false;
+            }
+            let len = u32::try_from(f.len()).unwrap_or(u32::MAX);
+            buf[n..n + 4].copy_from_slice(&len.to_le_bytes());
+            buf[n + 4..end].copy_from_slice(f);
+            n = end;
+            true
+        });
+        let out = if fits {
+            blake3::keyed_hash(&self.key, &buf[..n])
+        } else {
+            let mut h = blake3::Hasher::new_keyed(&self.key);
+            h.update(&[kind]);
+            for f in fields {
+                h.update(&u32::try_from(f.len()).unwrap_or(u32::MAX).to_le_bytes());
+                h.update(f);
+            }
+            h.finalize()
+        };
         let mut p = [0u8; 16];
-        p.copy_from_slice(&h.finalize().as_bytes()[..16]);
+        p.copy_from_slice(&out.as_bytes()[..16]);
         p
     }
 
