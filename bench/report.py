@@ -222,7 +222,7 @@ for name in ["engine", "sqlite", "redb", "hashmap"]:
 if "engine.all_ids.p50_ns" in fp:
     w(f"| engine, all 3 identifiers (hits) | {fmt_ns(fnum('engine.all_ids.p50_ns'))} | {fmt_ns(fnum('engine.all_ids.p99_ns'))} | {fmt_ns(fnum('engine.all_ids.p999_ns'))} | {fmt_ns(fnum('engine.all_ids.max_ns'))} | {fmt_rate(fnum('engine.all_ids.per_s'))} |")
 w("")
-w(f"Throughput on the same mix: {fmt_rate(fnum('threads_1.per_s'))} on 1 thread, {fmt_rate(fnum('threads_2.per_s'))} on 2 threads ({fp.get('threads.speedup', '?')}×).")
+w(f"Throughput on the same mix: {fmt_rate(fnum('threads_1.per_s'))} on 1 thread, {fmt_rate(fnum('threads_2.per_s'))} on 2 threads ({fp.get('threads.speedup', '?')}×; best of 3 alternated rounds each).")
 w("")
 
 # --- footprint

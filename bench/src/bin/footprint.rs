@@ -100,27 +100,33 @@ fn child(dir: &Path, n: u64) -> Result<(), Error> {
         &workload::latencies(&cases.all_ids, calls() / 4, sim)?,
     );
 
-    // Throughput: 1 thread vs 2 threads, each thread making `calls()` calls.
+    // Throughput: 1 thread vs 2 threads, each thread making `calls()` calls. The two are
+    // alternated over ROUNDS rounds and the best round of each kept: on a shared 2-core
+    // machine one sample of half a second swings by ±30 % with the neighbours' load.
+    const ROUNDS: usize = 3;
     let per_thread = calls();
     let mut rate = [0.0f64; 2];
-    for (slot, threads) in [1usize, 2].into_iter().enumerate() {
-        let started = Instant::now();
-        std::thread::scope(|s| {
-            for t in 0..threads {
-                let (mixed, engine, op) = (&mixed, &engine, &op);
-                s.spawn(move || {
-                    let offset = t * mixed.len() / 2;
-                    for i in 0..per_thread {
-                        let c = &mixed[(offset + i) % mixed.len()];
-                        let got = engine
-                            .simulate(op, std::hint::black_box(&c.req))
-                            .map(|s| answer(&s));
-                        assert_eq!(got.ok(), Some(c.expect), "wrong simulate answer");
-                    }
-                });
-            }
-        });
-        rate[slot] = (threads * per_thread) as f64 / started.elapsed().as_secs_f64();
+    for _ in 0..ROUNDS {
+        for (slot, threads) in [1usize, 2].into_iter().enumerate() {
+            let started = Instant::now();
+            std::thread::scope(|s| {
+                for t in 0..threads {
+                    let (mixed, engine, op) = (&mixed, &engine, &op);
+                    s.spawn(move || {
+                        let offset = t * mixed.len() / 2;
+                        for i in 0..per_thread {
+                            let c = &mixed[(offset + i) % mixed.len()];
+                            let got = engine
+                                .simulate(op, std::hint::black_box(&c.req))
+                                .map(|s| answer(&s));
+                            assert_eq!(got.ok(), Some(c.expect), "wrong simulate answer");
+                        }
+                    });
+                }
+            });
+            let r = (threads * per_thread) as f64 / started.elapsed().as_secs_f64();
+            rate[slot] = rate[slot].max(r);
+        }
     }
     f.insert("threads_1.per_s".into(), format!("{:.0}", rate[0]));
     f.insert("threads_2.per_s".into(), format!("{:.0}", rate[1]));
