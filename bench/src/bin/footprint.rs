@@ -25,7 +25,7 @@ use cee_bench::redb::Redb;
 use cee_bench::sqlite::Sqlite;
 use cee_bench::workload::{self, answer, Case, Cases, Latency, SECRET};
 use cee_bench::{Baseline, Error, Thresholds};
-use cee_eligibility::Engine;
+use cee_eligibility::{Engine, Operator};
 
 /// Figures, by key, in insertion-independent order.
 type Figures = BTreeMap<String, String>;
@@ -62,6 +62,33 @@ fn put_latency(f: &mut Figures, prefix: &str, l: &Latency) {
 }
 
 /// Steps 2 (engine side): prints `key value` lines on stdout.
+/// Simulate calls per second of `threads` threads, each making `per_thread` calls over
+/// `cases` (from different offsets), every answer asserted.
+fn throughput(
+    engine: &Engine,
+    op: &Operator,
+    cases: &[Case],
+    threads: usize,
+    per_thread: usize,
+) -> f64 {
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            s.spawn(move || {
+                let offset = t * cases.len() / 2;
+                for i in 0..per_thread {
+                    let c = &cases[(offset + i) % cases.len()];
+                    let got = engine
+                        .simulate(op, std::hint::black_box(&c.req))
+                        .map(|s| answer(&s));
+                    assert_eq!(got.ok(), Some(c.expect), "wrong simulate answer");
+                }
+            });
+        }
+    });
+    (threads * per_thread) as f64 / started.elapsed().as_secs_f64()
+}
+
 fn child(dir: &Path, n: u64) -> Result<(), Error> {
     let synth = workload::synth();
     let cases = Cases::new(&synth, n, 10_000)?;
@@ -108,24 +135,7 @@ fn child(dir: &Path, n: u64) -> Result<(), Error> {
     let mut rate = [0.0f64; 2];
     for _ in 0..ROUNDS {
         for (slot, threads) in [1usize, 2].into_iter().enumerate() {
-            let started = Instant::now();
-            std::thread::scope(|s| {
-                for t in 0..threads {
-                    let (mixed, engine, op) = (&mixed, &engine, &op);
-                    s.spawn(move || {
-                        let offset = t * mixed.len() / 2;
-                        for i in 0..per_thread {
-                            let c = &mixed[(offset + i) % mixed.len()];
-                            let got = engine
-                                .simulate(op, std::hint::black_box(&c.req))
-                                .map(|s| answer(&s));
-                            assert_eq!(got.ok(), Some(c.expect), "wrong simulate answer");
-                        }
-                    });
-                }
-            });
-            let r = (threads * per_thread) as f64 / started.elapsed().as_secs_f64();
-            rate[slot] = rate[slot].max(r);
+            rate[slot] = rate[slot].max(throughput(&engine, &op, &mixed, threads, per_thread));
         }
     }
     f.insert("threads_1.per_s".into(), format!("{:.0}", rate[0]));
