@@ -57,6 +57,11 @@ pub enum Error {
     /// The storage layer failed (I/O, sled).
     #[error("storage error")]
     Storage(#[source] StorageError),
+    /// A shared registry (PostgreSQL) could not be synchronised for longer than the staleness
+    /// bound, or diverged and is being rebuilt: the in-memory index may be stale, so `simulate`
+    /// refuses to answer rather than say "eligible" wrongly (HTTP 503).
+    #[error("registry unavailable: {0}")]
+    Unavailable(&'static str),
     /// Signing or key handling failed.
     #[error("token signer error: {0}")]
     Signer(String),
