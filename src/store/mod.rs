@@ -5,6 +5,16 @@ pub(crate) mod codec;
 #[cfg(test)]
 mod golden;
 pub(crate) mod keys;
+#[cfg(feature = "postgres")]
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        unused_imports,
+        reason = "the engine is wired to it next (issue 15)"
+    )
+)]
+pub(crate) mod postgres;
 pub(crate) mod segment;
 
 use std::path::Path;
