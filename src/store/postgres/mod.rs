@@ -17,6 +17,9 @@ mod schema;
 mod write;
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests may unwrap")]
+mod race_process;
+#[cfg(test)]
 mod testing;
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "tests may unwrap")]
@@ -414,9 +417,11 @@ fn catch_up(
     }
     let from = i64::try_from(sync.applied.max(1)).unwrap_or(i64::MAX);
     let to = i64::try_from(head).unwrap_or(i64::MAX);
+    // The row at `applied` is read for its chain only (its delta may be a whole import).
     let rows = c.query(
-        "SELECT seq, delta, chain FROM cee_change WHERE seq >= $1 AND seq <= $2 ORDER BY seq",
-        &[&from, &to],
+        "SELECT seq, CASE WHEN seq = $3 THEN NULL ELSE delta END, chain FROM cee_change
+         WHERE seq >= $1 AND seq <= $2 ORDER BY seq",
+        &[&from, &to, &i64::try_from(sync.applied).unwrap_or(i64::MAX)],
     )?;
     let mut rows = rows.iter().peekable();
     if sync.applied > 0 {
@@ -436,7 +441,9 @@ fn catch_up(
         if seq != sync.applied + 1 {
             return Err(corrupt(record(), "a gap in the change log"));
         }
-        let delta: &[u8] = r.get(1);
+        let delta: &[u8] = r
+            .get::<_, Option<&[u8]>>(1)
+            .ok_or_else(|| corrupt(record(), "no delta"))?;
         let chain = change::next_chain(&sync.chain, seq, delta);
         if chain != chain_of(r.get(2))? {
             return Err(corrupt(
