@@ -45,6 +45,18 @@ impl From<postgres::Error> for Error {
     }
 }
 
+/// The connection went away (the server closed it, was shut down, or the socket failed):
+/// nothing sent on it since BEGIN can have committed.
+fn connection_lost(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    e.is_closed()
+        || matches!(
+            e.code(),
+            Some(&SqlState::ADMIN_SHUTDOWN) | Some(&SqlState::CRASH_SHUTDOWN)
+        )
+        || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+}
+
 fn storage(msg: &'static str) -> Error {
     Error::Storage(StorageError(msg.into()))
 }
@@ -148,6 +160,12 @@ struct Inner {
     last_divergence: Mutex<Option<Divergence>>,
     listener_pid: AtomicI32,
     stop: AtomicBool,
+    /// `synchronous_commit` as the last write transaction saw it.
+    #[cfg(test)]
+    seen_synchronous_commit: Mutex<String>,
+    /// The next commit reports an unknown outcome although it committed.
+    #[cfg(test)]
+    fail_after_commit: AtomicBool,
 }
 
 /// Idle read connections kept for point reads.
@@ -190,6 +208,10 @@ impl PgStore {
             last_divergence: Mutex::new(None),
             listener_pid: AtomicI32::new(0),
             stop: AtomicBool::new(false),
+            #[cfg(test)]
+            seen_synchronous_commit: Mutex::new(String::new()),
+            #[cfg(test)]
+            fail_after_commit: AtomicBool::new(false),
         });
         let mut client = inner.connect()?;
         schema::ensure(&mut client, keys)?;
@@ -287,6 +309,18 @@ impl PgStore {
         *lock(&self.inner.last_divergence)
     }
 
+    /// `synchronous_commit` inside the last write transaction.
+    #[cfg(test)]
+    pub(crate) fn seen_synchronous_commit(&self) -> String {
+        lock(&self.inner.seen_synchronous_commit).clone()
+    }
+
+    /// Makes the next committed write report an unknown outcome.
+    #[cfg(test)]
+    pub(crate) fn lose_next_commit_answer(&self) {
+        self.inner.fail_after_commit.store(true, Ordering::Release);
+    }
+
     /// Server process id of the listener's connection (0 when it has none): tests kill it.
     #[cfg(test)]
     pub(crate) fn listener_pid(&self) -> i32 {
@@ -316,13 +350,19 @@ impl Inner {
     }
 
     /// Runs `f` on an idle read connection (or a new one), kept for reuse unless it broke.
-    fn with_reader<R>(&self, f: impl FnOnce(&mut Client) -> Result<R, Error>) -> Result<R, Error> {
+    fn with_reader<R>(&self, f: impl Fn(&mut Client) -> Result<R, Error>) -> Result<R, Error> {
         let pooled = lock(&self.readers).pop();
         let mut client = match pooled {
             Some(c) if !c.is_closed() => c,
             _ => self.connect()?,
         };
-        let out = f(&mut client);
+        let mut out = f(&mut client);
+        if matches!(&out, Err(Error::Storage(_))) && client.is_closed() {
+            // An idle connection the server dropped: once more on a new one. Point reads are
+            // idempotent; `next_id` / `epoch` updates that may have run only skip a value.
+            client = self.connect()?;
+            out = f(&mut client);
+        }
         if !client.is_closed() {
             let mut idle = lock(&self.readers);
             if idle.len() < MAX_IDLE_READERS {

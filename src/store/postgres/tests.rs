@@ -395,3 +395,69 @@ fn divergence_is_detected_and_answered_by_a_reload() {
     assert_eq!(rb.keys(), want);
     assert!(b.fresh().is_ok());
 }
+
+#[test]
+fn durability_sets_synchronous_commit_per_transaction() {
+    let Some(db) = fresh_database("durability") else {
+        return;
+    };
+    let (a, _) = open(&db, quiet());
+    // The test cluster runs with synchronous_commit = off: "on" can only come from the store.
+    for (durability, want) in [
+        (Durability::Immediate, "on"),
+        (Durability::Buffered, "off"),
+        (Durability::Immediate, "on"),
+    ] {
+        a.write(durability, 0, |_| Ok(Decision::Refuse(())))
+            .unwrap();
+        assert_eq!(a.seen_synchronous_commit(), want, "{durability:?}");
+    }
+}
+
+#[test]
+fn a_commit_whose_answer_was_lost_is_taken_from_the_log() {
+    let Some(db) = fresh_database("commit_unknown") else {
+        return;
+    };
+    let (a, ra) = open(&db, quiet());
+    a.lose_next_commit_answer();
+    let lost = a.write(Durability::Immediate, 0, |_| {
+        let mut cs = ChangeSet::default();
+        cs.put(b"\x01k", b"v");
+        Ok(Decision::Commit(cs, ()))
+    });
+    assert!(matches!(lost, Err(Error::Storage(_))));
+    assert!(!ra.has(b"\x01k"), "nothing applied on an unknown outcome");
+    assert_eq!(a.applied(), 0);
+    // It did commit: the next write catches up with it and is refused.
+    assert!(!insert_once(&a, &ra, b"\x01k", Duration::ZERO));
+    assert_eq!(
+        (a.applied(), ra.out_of_order.load(Ordering::SeqCst)),
+        (1, 0)
+    );
+}
+
+#[test]
+fn the_store_survives_its_connections_being_killed() {
+    let Some(db) = fresh_database("connections_killed") else {
+        return;
+    };
+    let (a, ra) = open(&db, listening(50));
+    put(&a, b"\x01before");
+    assert_eq!(a.get(b"\x01before").unwrap(), Some(b"v".to_vec()));
+    within(Duration::from_secs(2), || a.listener_pid() != 0).expect("listener connected");
+    let killed: i64 = connect(&db)
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()) t",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(killed >= 3, "writer, reader and listener: {killed}");
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(insert_once(&a, &ra, b"\x01after", Duration::ZERO));
+    assert_eq!(a.get(b"\x01after").unwrap(), Some(b"v".to_vec()));
+    assert!(a.generate_id().is_ok());
+    within(Duration::from_secs(2), || a.listener_pid() != 0).expect("listener reconnected");
+}

@@ -47,11 +47,14 @@ enum Failed {
 }
 
 impl From<postgres::Error> for Failed {
+    /// For errors before COMMIT: the transaction did not commit, so a lost connection is
+    /// retried (on a new one) like a serialization failure.
     fn from(e: postgres::Error) -> Self {
         match e.code() {
             Some(&SqlState::T_R_SERIALIZATION_FAILURE) | Some(&SqlState::T_R_DEADLOCK_DETECTED) => {
                 Failed::Retry(e.into())
             }
+            _ if super::connection_lost(&e) => Failed::Retry(e.into()),
             _ => Failed::Fatal(e.into()),
         }
     }
@@ -139,6 +142,11 @@ impl Inner {
         };
         tx.batch_execute(&format!("SET LOCAL synchronous_commit = {sync_commit}"))?;
         #[cfg(test)]
+        {
+            let seen: String = tx.query_one("SHOW synchronous_commit", &[])?.get(0);
+            *lock(&self.seen_synchronous_commit) = seen;
+        }
+        #[cfg(test)]
         let unlocked = self.opts.unlocked;
         #[cfg(not(test))]
         let unlocked = false;
@@ -195,6 +203,13 @@ impl Inner {
                 None => Failed::Fatal(Error::Storage(StorageError(Box::new(CommitUnknown(e))))),
             });
         }
+        #[cfg(test)]
+        if self.fail_after_commit.swap(false, Ordering::AcqRel) {
+            // As if the answer to COMMIT had been lost.
+            return Err(Failed::Fatal(super::storage(
+                "test: commit outcome unknown",
+            )));
+        }
         // 5. Our own change, then tell the others.
         if let Err(e) = self.replica.apply(seq, &cs) {
             // Committed all the same: report success, and reload before the next sync.
@@ -218,22 +233,16 @@ fn write_change(
     chain: &[u8; 32],
 ) -> Result<(), Failed> {
     let (puts, removes) = cs.net();
-    if !removes.is_empty() {
-        tx.execute("DELETE FROM cee_kv WHERE k = ANY($1)", &[&removes])?;
-    }
-    if !puts.is_empty() {
-        let (ks, vs): (Vec<Vec<u8>>, Vec<Vec<u8>>) = puts.into_iter().unzip();
-        tx.execute(
-            "INSERT INTO cee_kv (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[])
-             ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
-            &[&ks, &vs],
-        )?;
-    }
+    let (ks, vs): (Vec<Vec<u8>>, Vec<Vec<u8>>) = puts.into_iter().unzip();
     let seq = i64::try_from(seq).map_err(|_| super::storage("sequence number overflow"))?;
+    // One round trip: `net` makes removed and written keys disjoint.
     tx.execute(
-        "WITH c AS (INSERT INTO cee_change (seq, delta, chain) VALUES ($1, $2, $3))
-         UPDATE cee_meta SET chain = $3 WHERE id = 1",
-        &[&seq, &delta, &chain.as_slice()],
+        "WITH d AS (DELETE FROM cee_kv WHERE k = ANY($1)),
+              i AS (INSERT INTO cee_kv (k, v) SELECT * FROM unnest($2::bytea[], $3::bytea[])
+                    ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v),
+              c AS (INSERT INTO cee_change (seq, delta, chain) VALUES ($4, $5, $6))
+         UPDATE cee_meta SET chain = $6 WHERE id = 1",
+        &[&removes, &ks, &vs, &seq, &delta, &chain.as_slice()],
     )?;
     Ok(())
 }
