@@ -13,6 +13,7 @@
 
 mod change;
 mod listen;
+pub(crate) mod migrate;
 mod schema;
 mod write;
 
@@ -180,16 +181,7 @@ impl PgStore {
         opts: PgOptions,
         replica: Arc<dyn Replica>,
     ) -> Result<Self, Error> {
-        let mut config = postgres::Config::from_str(conninfo)
-            .map_err(|e| Error::Config(format!("/postgres: {e}")))?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(5));
-        }
-        config.keepalives(true);
-        config.keepalives_idle(Duration::from_secs(10));
-        if config.get_application_name().is_none() {
-            config.application_name("cee-eligibility");
-        }
+        let config = connect_config(conninfo)?;
         let inner = Arc::new(Inner {
             config,
             opts,
@@ -414,6 +406,21 @@ impl Inner {
         self.mark_synced();
         Ok(())
     }
+}
+
+/// The client configuration from a conninfo or URL, with our defaults where it says nothing.
+fn connect_config(conninfo: &str) -> Result<postgres::Config, Error> {
+    let mut config = postgres::Config::from_str(conninfo)
+        .map_err(|e| Error::Config(format!("/postgres: {e}")))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(5));
+    }
+    config.keepalives(true);
+    config.keepalives_idle(Duration::from_secs(10));
+    if config.get_application_name().is_none() {
+        config.application_name("cee-eligibility");
+    }
+    Ok(config)
 }
 
 /// `head`, `chain` and `epoch` of the meta row as the statement's snapshot sees them.

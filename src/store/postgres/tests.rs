@@ -28,7 +28,7 @@ impl MapReplica {
         self.map.lock().unwrap().contains_key(k)
     }
 
-    fn keys(&self) -> Vec<Vec<u8>> {
+    pub(super) fn keys(&self) -> Vec<Vec<u8>> {
         self.map.lock().unwrap().keys().cloned().collect()
     }
 }
