@@ -18,7 +18,8 @@ use crate::store::{
 };
 use crate::token;
 
-/// Most rows accepted by one import call.
+/// Most rows accepted by one import call (SPEC §6): [`Engine::import`] and
+/// [`Engine::import_identity`] refuse more, the façade and `cee import` send no more.
 pub const MAX_IMPORT_ROWS: usize = 1000;
 
 fn check_batch_len(n: usize) -> Result<(), Error> {
@@ -26,7 +27,10 @@ fn check_batch_len(n: usize) -> Result<(), Error> {
         Ok(())
     } else {
         let mut e = FieldErrors::default();
-        e.push("", "must be an array of 1 to 1000 rows");
+        e.push(
+            "",
+            format!("must be an array of 1 to {MAX_IMPORT_ROWS} rows"),
+        );
         Err(Error::Invalid(e))
     }
 }
@@ -84,6 +88,7 @@ impl Engine {
                 _ => failed.push((
                     i,
                     FailedRow {
+                        index: i,
                         row: canonical_row(row, datetime),
                         error: errors.to_string(),
                     },
@@ -108,6 +113,7 @@ impl Engine {
                     failed.push((
                         i,
                         FailedRow {
+                            index: i,
                             row: canonical_row(row, Some(datetime)),
                             error: "Conflict".into(),
                         },
@@ -164,7 +170,7 @@ impl Engine {
         inner.write(|txn| {
             // Records changed by this call, so a later row sees an earlier one's key.
             let mut changed: HashMap<[u8; 16], (AppRecord, Vec<IndexEntry>)> = HashMap::new();
-            for row in rows {
+            for (index, row) in rows.iter().enumerate() {
                 let mut errors = FieldErrors::default();
                 let mut sent = row.clone();
                 let target = match row {
@@ -216,6 +222,7 @@ impl Engine {
                 };
                 let Some((uuid, key, expected_dt)) = target else {
                     report.failed_details.push(FailedRow {
+                        index,
                         row: sent,
                         error: errors.to_string(),
                     });
@@ -235,6 +242,7 @@ impl Engine {
                 });
                 let Some((mut record, origin)) = eligible else {
                     report.failed_details.push(FailedRow {
+                        index,
                         row: sent,
                         error: "Not found".into(),
                     });

@@ -8,6 +8,7 @@ mod types;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+pub use applications::MAX_IMPORT_ROWS;
 pub use config::{Config, Durability};
 pub use types::*;
 
