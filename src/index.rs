@@ -1,9 +1,10 @@
 //! The in-memory read path: every active identity index entry, by pseudonym.
 //!
-//! It mirrors the `INDEX` key family of the store exactly: built by one scan at open, and
-//! updated under the engine's write lock right after each batch is applied to sled. Readers
-//! (`simulate`) take one shard's read lock per identifier and never touch sled unless they must
-//! describe a blocking application of the caller's own.
+//! It holds every index entry the stored records imply (stored beside them, or implied by
+//! import segment rows): built from the backend at open, and updated with each committed
+//! change set's delta under the write lock. Readers (`simulate`) take one shard's read lock
+//! per identifier and never touch the store unless they must describe a blocking application
+//! of the caller's own.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -12,7 +13,7 @@ use std::sync::RwLock;
 use crate::fields::JourneyType;
 use crate::identity::Pseudonym;
 use crate::policy::Thresholds;
-use crate::store::keys::{AppKind, IndexEntry};
+use crate::store::{AppKind, IndexEntry};
 
 const SHARDS: usize = 64;
 

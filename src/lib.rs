@@ -41,7 +41,7 @@ pub use engine::{
     Application, Config, Conflict, ConflictReason, DateRule, Driver, Durability, Engine, FailedRow,
     IdentityRow, ImportReport, ImportRow, JournalEntry, JournalKind, Journey, JourneyPatch,
     JourneyPoint, Operator, Refusal, RegisterKind, RegisterOutcome, RegisterRequest, Registration,
-    SimulateRequest, Simulation, Stats, StoredJourney,
+    SimulateRequest, Simulation, Stats, StoredJourney, MAX_IMPORT_ROWS,
 };
 pub use error::{Error, FieldErrors, PathError, StorageError};
 pub use fields::*;
@@ -59,7 +59,8 @@ pub mod __fuzz {
     /// Decodes arbitrary bytes as an import segment under key `[06][id]` (never a panic; what
     /// decodes re-encodes to the same bytes, and each row's uuid locates that row).
     pub fn decode_segment(id: u64, value: &[u8]) {
-        use crate::store::segment::{self, Segment, UuidMask};
+        use crate::store::segment::{self, Segment};
+        use crate::store::UuidMask;
         let key = segment::key(id);
         if let Ok(s) = Segment::decode(&key, value) {
             assert_eq!(s.encode(), value);

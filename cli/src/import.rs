@@ -14,13 +14,13 @@ use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use cee_eligibility::{Durability, Engine, ImportRow, Operator, Timestamp};
+use cee_eligibility::{Durability, Engine, ImportRow, Operator, MAX_IMPORT_ROWS};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::{DbArgs, OperatorArgs, Outcome, Result};
 
 /// Rows per engine call (the engine's maximum).
-const BATCH: usize = 1000;
+const BATCH: usize = MAX_IMPORT_ROWS;
 /// The four columns / properties of a row.
 const COLUMNS: [&str; 4] = ["journey_type", "phone_trunc", "last_name_trunc", "datetime"];
 /// Failures echoed on stderr when there is no report file.
@@ -191,44 +191,15 @@ fn import_batch(
         let rows: Vec<ImportRow> = sent.iter().map(|n| n.row.clone()).collect();
         let report = engine.import(operator, &rows)?;
         totals.imported += report.imported as u64;
-        // `failed_details` lists failed rows in input order but without their position. Match
-        // them from the end: among identical rows, only later ones fail as duplicates.
-        let mut pos = sent.len();
-        for detail in report.failed_details.iter().rev() {
-            let found = (0..pos)
-                .rev()
-                .find(|&i| same_row(&sent[i].row, &detail.row));
-            match found {
-                Some(i) => {
-                    failures.push(failure(sent[i], detail.error.clone()));
-                    pos = i;
-                }
-                None => failures.push(Failure {
-                    record: 0,
-                    journey_type: detail.row.journey_type.clone(),
-                    phone_trunc: detail.row.phone_trunc.clone(),
-                    last_name_trunc: detail.row.last_name_trunc.clone(),
-                    datetime: detail.row.datetime.clone(),
-                    error: detail.error.clone(),
-                }),
-            }
+        for detail in &report.failed_details {
+            let n = sent
+                .get(detail.index)
+                .ok_or("the engine reported a row it was not sent")?;
+            failures.push(failure(n, detail.error.clone()));
         }
     }
     failures.sort_by_key(|f| f.record);
     Ok(failures)
-}
-
-/// Is `echoed` (a failed row as the engine reports it, datetime canonical when it parsed) the
-/// row `sent`?
-fn same_row(sent: &ImportRow, echoed: &ImportRow) -> bool {
-    sent.journey_type == echoed.journey_type
-        && sent.phone_trunc == echoed.phone_trunc
-        && sent.last_name_trunc == echoed.last_name_trunc
-        && (sent.datetime == echoed.datetime
-            || sent
-                .datetime
-                .parse::<Timestamp>()
-                .is_ok_and(|t| t.to_string() == echoed.datetime))
 }
 
 fn failure(n: &Numbered, error: String) -> Failure {
@@ -505,11 +476,43 @@ mod tests {
     }
 
     #[test]
-    fn same_row_accepts_the_canonical_datetime() {
-        let sent = row("short", "+336273488", "ABC", "2022-01-01T01:00:00+01:00");
-        let echoed = row("short", "+336273488", "ABC", "2022-01-01T00:00:00.000Z");
-        assert!(same_row(&sent, &echoed));
-        assert!(!same_row(&sent, &row("long", "+336273488", "ABC", "x")));
+    fn failures_keep_their_record_numbers() {
+        let engine = Engine::open(cee_eligibility::Config::temporary()).unwrap();
+        let op = Operator::new(1, "89248032800012".parse().unwrap());
+        let ok = row("short", "+336273488", "ABC", "2022-01-01T01:00:00+01:00");
+        // The same person again (another spelling of the date), an unreadable record, a bad
+        // phone: each failure is reported under its own record number, in record order.
+        let chunk = [
+            Numbered {
+                record: 10,
+                row: ok.clone(),
+                error: None,
+            },
+            Numbered {
+                record: 11,
+                row: row("x", "", "", ""),
+                error: Some("unreadable".into()),
+            },
+            Numbered {
+                record: 12,
+                row: row("short", "+336273488", "ABC", "2022-01-01T00:00:00Z"),
+                error: None,
+            },
+            Numbered {
+                record: 13,
+                row: row("long", "12", "ABC", "2022-01-01T00:00:00Z"),
+                error: None,
+            },
+        ];
+        let mut totals = Totals::default();
+        let failures = import_batch(&engine, &op, &chunk, &mut totals).unwrap();
+        let got: Vec<(u64, &str)> = failures.iter().map(|f| (f.record, &f.error[..])).collect();
+        assert_eq!(got[0], (11, "unreadable"));
+        assert_eq!(got[1], (12, "Conflict"));
+        assert_eq!(got[2].0, 13);
+        assert!(got[2].1.starts_with("/phone_trunc"), "{}", got[2].1);
+        assert_eq!(failures[1].datetime, "2022-01-01T00:00:00Z");
+        assert_eq!((totals.read, totals.imported), (4, 1));
     }
 
     #[test]

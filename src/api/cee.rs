@@ -8,7 +8,7 @@ use super::json::{join, kind, Obj};
 use super::{one_error, path, Response};
 use crate::engine::{
     Conflict, Engine, FailedRow, IdentityRow, ImportRow, Operator, Refusal, RegisterKind,
-    RegisterOutcome, RegisterRequest, SimulateRequest, Simulation,
+    RegisterOutcome, RegisterRequest, SimulateRequest, Simulation, MAX_IMPORT_ROWS,
 };
 use crate::error::FieldErrors;
 use crate::fields::{
@@ -18,16 +18,14 @@ use crate::fields::{
 
 type Handled = Result<Response, Response>;
 
-/// Most rows of one import call (SPEC §6).
-const MAX_ROWS: usize = 1000;
-
-/// The body of an import: an array of 1 to 1000 objects.
+/// The body of an import: an array of 1 to [`MAX_IMPORT_ROWS`] objects.
 fn batch(v: &Value) -> Result<Vec<&Map<String, Value>>, Response> {
-    let shape = "must be an array of 1 to 1000 objects";
+    let shape = format!("must be an array of 1 to {MAX_IMPORT_ROWS} objects");
+    let shape = shape.as_str();
     let Value::Array(items) = v else {
         return Err(Response::invalid(one_error("/", shape)));
     };
-    if !(1..=MAX_ROWS).contains(&items.len()) {
+    if !(1..=MAX_IMPORT_ROWS).contains(&items.len()) {
         return Err(Response::invalid(one_error("/", shape)));
     }
     let mut e = FieldErrors::default();
@@ -170,35 +168,23 @@ fn failed_row(row: &Map<String, Value>, e: &FieldErrors) -> Value {
     Value::Object(echo)
 }
 
-/// Merges the engine's failed rows with the rows the façade refused itself, in row order.
-///
-/// Refused rows were sent to the engine as `placeholder`, which always fails and is echoed
-/// unchanged. The engine reports failures in row order, so the k-th failure echoing the
-/// placeholder is the k-th row sent as the placeholder — a refused row, or a row that really
-/// was the placeholder (then the engine's report stands).
-fn merge_failures<R: PartialEq>(
-    sent: &[R],
-    placeholder: &R,
-    refused: &mut [Option<Value>],
+/// Merges the engine's failed rows (each `index` is a position in what was sent, `origin`
+/// maps it back to the request) with the rows the façade refused itself, in request order.
+fn merge_failures<R>(
+    origin: &[usize],
+    refused: Vec<(usize, Value)>,
     failed: &[FailedRow<R>],
     render: impl Fn(&FailedRow<R>) -> Value,
 ) -> Vec<Value> {
-    let mut slots = sent
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| *r == placeholder)
-        .map(|(i, _)| i);
-    failed
-        .iter()
-        .map(|f| {
-            if f.row == *placeholder {
-                if let Some(v) = slots.next().and_then(|i| refused.get_mut(i)?.take()) {
-                    return v;
-                }
-            }
-            render(f)
-        })
-        .collect()
+    let mut all = refused;
+    all.extend(failed.iter().map(|f| {
+        (
+            origin.get(f.index).copied().unwrap_or(usize::MAX),
+            render(f),
+        )
+    }));
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, v)| v).collect()
 }
 
 fn report(status: u16, imported: usize, details: Vec<Value>) -> Response {
@@ -212,8 +198,9 @@ fn report(status: u16, imported: usize, details: Vec<Value>) -> Response {
 pub(super) fn import(engine: &Engine, op: &Operator, v: &Value) -> Handled {
     let rows = batch(v)?;
     let mut sent = Vec::with_capacity(rows.len());
-    let mut refused = Vec::with_capacity(rows.len());
-    for row in rows {
+    let mut origin = Vec::with_capacity(rows.len());
+    let mut refused = Vec::new();
+    for (i, row) in rows.into_iter().enumerate() {
         match IMPORT_ROW.read(row, &[]) {
             Ok([journey_type, phone_trunc, last_name_trunc, datetime]) => {
                 sent.push(ImportRow {
@@ -222,15 +209,18 @@ pub(super) fn import(engine: &Engine, op: &Operator, v: &Value) -> Handled {
                     last_name_trunc: last_name_trunc.to_owned(),
                     datetime: datetime.to_owned(),
                 });
-                refused.push(None);
+                origin.push(i);
             }
-            Err(failed) => {
-                sent.push(ImportRow::default());
-                refused.push(Some(failed));
-            }
+            Err(failed) => refused.push((i, failed)),
         }
     }
-    let r = engine.import(op, &sent)?;
+    let (imported, failed) = match sent.is_empty() {
+        true => (0, Vec::new()),
+        false => {
+            let r = engine.import(op, &sent)?;
+            (r.imported, r.failed_details)
+        }
+    };
     let render = |f: &FailedRow<ImportRow>| {
         json!({
             "journey_type": f.row.journey_type,
@@ -240,14 +230,8 @@ pub(super) fn import(engine: &Engine, op: &Operator, v: &Value) -> Handled {
             "error": f.error,
         })
     };
-    let details = merge_failures(
-        &sent,
-        &ImportRow::default(),
-        &mut refused,
-        &r.failed_details,
-        render,
-    );
-    Ok(report(201, r.imported, details))
+    let details = merge_failures(&origin, refused, &failed, render);
+    Ok(report(201, imported, details))
 }
 
 fn identity_row(row: &Map<String, Value>) -> Result<IdentityRow, Value> {
@@ -283,25 +267,25 @@ fn identity_row(row: &Map<String, Value>) -> Result<IdentityRow, Value> {
 /// `POST /policies/cee/import/identity`.
 pub(super) fn import_identity(engine: &Engine, op: &Operator, v: &Value) -> Handled {
     let rows = batch(v)?;
-    let placeholder = IdentityRow::Standardized {
-        cee_application_uuid: String::new(),
-        identity_key: String::new(),
-    };
     let mut sent = Vec::with_capacity(rows.len());
-    let mut refused = Vec::with_capacity(rows.len());
-    for row in rows {
+    let mut origin = Vec::with_capacity(rows.len());
+    let mut refused = Vec::new();
+    for (i, row) in rows.into_iter().enumerate() {
         match identity_row(row) {
             Ok(r) => {
                 sent.push(r);
-                refused.push(None);
+                origin.push(i);
             }
-            Err(failed) => {
-                sent.push(placeholder.clone());
-                refused.push(Some(failed));
-            }
+            Err(failed) => refused.push((i, failed)),
         }
     }
-    let r = engine.import_identity(op, &sent)?;
+    let (imported, failed) = match sent.is_empty() {
+        true => (0, Vec::new()),
+        false => {
+            let r = engine.import_identity(op, &sent)?;
+            (r.imported, r.failed_details)
+        }
+    };
     let render = |f: &FailedRow<IdentityRow>| match &f.row {
         IdentityRow::Standardized {
             cee_application_uuid,
@@ -328,8 +312,8 @@ pub(super) fn import_identity(engine: &Engine, op: &Operator, v: &Value) -> Hand
             "error": f.error,
         }),
     };
-    let details = merge_failures(&sent, &placeholder, &mut refused, &r.failed_details, render);
-    Ok(report(200, r.imported, details))
+    let details = merge_failures(&origin, refused, &failed, render);
+    Ok(report(200, imported, details))
 }
 
 /// `POST /policies/cee/simulate`.

@@ -78,8 +78,50 @@ use crate::engine::{Engine, Operator};
 use crate::error::{Error, FieldErrors};
 use path::{NoRoute, Route};
 
-/// Largest request body [`Api::handle`] reads: 2 MiB.
+/// Largest request body [`Api::handle`] reads: 2 MiB (`cee serve` enforces the same).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// JSON-RPC error codes of the public registry (the `error.code` of [`rpc_error`]).
+pub mod rpc_code {
+    /// 413: body too large (message `"Invalid Request"`).
+    pub const INVALID_REQUEST: i32 = -32600;
+    /// 405: no such method on a known path (message `"Method not found"`).
+    pub const METHOD_NOT_FOUND: i32 = -32601;
+    /// 400: invalid body or field (message `"Invalid params"`).
+    pub const INVALID_PARAMS: i32 = -32602;
+    /// 500: storage, corruption or signer failure (message `"Internal error"`).
+    pub const INTERNAL: i32 = -32603;
+    /// 401: no known bearer token (message `"Unauthorized Error"`).
+    pub const UNAUTHORIZED: i32 = -32501;
+    /// 403: no operator, or another operator's application (message `"Forbidden Error"`).
+    pub const FORBIDDEN: i32 = -32503;
+    /// 404: not found (message `"Not found"`).
+    pub const NOT_FOUND: i32 = -32504;
+    /// 409: the resource exists or is taken (message `"Conflict"`).
+    pub const CONFLICT: i32 = -32509;
+}
+
+/// The JSON-RPC error envelope of the public registry, the one body every error answer has
+/// (the façade's and `cee serve`'s own, e.g. 401): `{"id":1,"jsonrpc":"2.0","error":{"code":…,
+/// "message":…[,"data":…]}}` — `data` only when given.
+///
+/// ```
+/// use cee_eligibility::api::{rpc_code, rpc_error};
+/// let body = rpc_error(rpc_code::UNAUTHORIZED, "Unauthorized Error", None);
+/// assert_eq!(
+///     body.to_string(),
+///     r#"{"error":{"code":-32501,"message":"Unauthorized Error"},"id":1,"jsonrpc":"2.0"}"#
+/// );
+/// ```
+pub fn rpc_error(code: i32, message: &str, data: Option<Value>) -> Value {
+    let mut error = serde_json::Map::new();
+    error.insert("code".into(), code.into());
+    error.insert("message".into(), message.into());
+    if let Some(d) = data {
+        error.insert("data".into(), d);
+    }
+    json!({ "id": 1, "jsonrpc": "2.0", "error": error })
+}
 
 /// The façade: routes requests to an [`Engine`]. Cheap to clone; clones share the engine.
 ///
@@ -131,29 +173,27 @@ impl Response {
         Response { status, body: None }
     }
 
-    /// The JSON-RPC error envelope of the public registry.
+    /// The JSON-RPC error envelope ([`rpc_error`]) with `data`.
     fn rpc_error(status: u16, code: i32, message: &str, data: impl Into<Value>) -> Self {
-        Response::new(
-            status,
-            json!({
-                "id": 1,
-                "jsonrpc": "2.0",
-                "error": { "code": code, "message": message, "data": data.into() },
-            }),
-        )
+        Response::new(status, rpc_error(code, message, Some(data.into())))
     }
 
     /// 400 `-32602 Invalid params` with the field errors (or a date rule) as `data`.
     fn invalid(data: impl std::fmt::Display) -> Self {
-        Response::rpc_error(400, -32602, "Invalid params", data.to_string())
+        Response::rpc_error(
+            400,
+            rpc_code::INVALID_PARAMS,
+            "Invalid params",
+            data.to_string(),
+        )
     }
 
     fn forbidden(data: &str) -> Self {
-        Response::rpc_error(403, -32503, "Forbidden Error", data)
+        Response::rpc_error(403, rpc_code::FORBIDDEN, "Forbidden Error", data)
     }
 
     fn not_found(data: &str) -> Self {
-        Response::rpc_error(404, -32504, "Not found", data)
+        Response::rpc_error(404, rpc_code::NOT_FOUND, "Not found", data)
     }
 
     /// The serialized body (empty for no body), for hosts writing it out.
@@ -174,10 +214,10 @@ impl From<Error> for Response {
             Error::Forbidden { what } => {
                 Response::forbidden(&format!("{what} belongs to another operator"))
             }
-            Error::Conflict(why) => Response::rpc_error(409, -32509, "Conflict", why),
+            Error::Conflict(why) => Response::rpc_error(409, rpc_code::CONFLICT, "Conflict", why),
             other => {
                 tracing::error!(error = %other, "api: internal error");
-                Response::rpc_error(500, -32603, "Internal error", other.to_string())
+                Response::rpc_error(500, rpc_code::INTERNAL, "Internal error", other.to_string())
             }
         }
     }
@@ -230,7 +270,7 @@ impl Api {
             Err(NoRoute::MethodNotAllowed(allowed)) => {
                 return Response::rpc_error(
                     405,
-                    -32601,
+                    rpc_code::METHOD_NOT_FOUND,
                     "Method not found",
                     format!("allowed methods: {allowed}"),
                 )
@@ -243,7 +283,7 @@ impl Api {
             if body.len() > MAX_BODY_BYTES {
                 return Err(Response::rpc_error(
                     413,
-                    -32600,
+                    rpc_code::INVALID_REQUEST,
                     "Invalid Request",
                     format!("body must not exceed {MAX_BODY_BYTES} bytes"),
                 ));

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::types::*;
-use super::{segment_entry, segment_mask, Engine, ImportKey, Inner, Origin};
+use super::{import_key, record_entries, segment_entry, Engine, Inner};
 use crate::error::{Error, FieldErrors};
 use crate::fields::{
     ApplicationId, FieldError, IdentityKey, JourneyStatus, JourneyType, LastNameTrunc, PhoneTrunc,
@@ -11,13 +11,15 @@ use crate::fields::{
 };
 use crate::identity::Pseudonym;
 use crate::index::Entry;
-use crate::store::codec::{self, AppRecord, JournalRecord, JourneyRecord};
-use crate::store::keys::{self, AppKind, IndexEntry};
-use crate::store::segment::{self, Segment, SegmentRow};
-use crate::store::WriteBatch;
+use crate::store::{
+    jt_byte, jt_from_byte, AppKind, AppRecord, ChangeSet, IdSpace, ImportKey, IndexEntry,
+    JournalId, JournalRecord, JourneyRecord, Origin, Reads, Segment, SegmentRow, UuidMask,
+    WriteTxn,
+};
 use crate::token;
 
-/// Most rows accepted by one import call.
+/// Most rows accepted by one import call (SPEC §6): [`Engine::import`] and
+/// [`Engine::import_identity`] refuse more, the façade and `cee import` send no more.
 pub const MAX_IMPORT_ROWS: usize = 1000;
 
 fn check_batch_len(n: usize) -> Result<(), Error> {
@@ -25,7 +27,10 @@ fn check_batch_len(n: usize) -> Result<(), Error> {
         Ok(())
     } else {
         let mut e = FieldErrors::default();
-        e.push("", "must be an array of 1 to 1000 rows");
+        e.push(
+            "",
+            format!("must be an array of 1 to {MAX_IMPORT_ROWS} rows"),
+        );
         Err(Error::Invalid(e))
     }
 }
@@ -83,6 +88,7 @@ impl Engine {
                 _ => failed.push((
                     i,
                     FailedRow {
+                        index: i,
                         row: canonical_row(row, datetime),
                         error: errors.to_string(),
                     },
@@ -96,54 +102,50 @@ impl Engine {
             created_at: now,
             rows: Vec::with_capacity(accepted.len()),
         };
-        let guard = inner.lock();
-        let keyed = inner.keyed_imports();
-        for (i, row, jt, np, datetime) in accepted {
-            let ik: ImportKey = (op.id, keys::jt_byte(jt), np.0);
-            if !seen.insert(ik)
-                || keyed.contains(&ik)
-                || inner.index.imported_by(&np, op.id, jt).is_some()
-            {
-                failed.push((
-                    i,
-                    FailedRow {
-                        row: canonical_row(row, Some(datetime)),
-                        error: "Conflict".into(),
-                    },
-                ));
-                continue;
+        report.imported = inner.write(|txn| {
+            let keyed = inner.keyed_imports();
+            for (i, row, jt, np, datetime) in accepted {
+                let ik: ImportKey = (op.id, jt, np.0);
+                if !seen.insert(ik)
+                    || keyed.contains(&ik)
+                    || inner.index.imported_by(&np, op.id, jt).is_some()
+                {
+                    failed.push((
+                        i,
+                        FailedRow {
+                            index: i,
+                            row: canonical_row(row, Some(datetime)),
+                            error: "Conflict".into(),
+                        },
+                    ));
+                    continue;
+                }
+                seg.rows.push(SegmentRow {
+                    journey_type: jt,
+                    datetime: datetime.as_millis(),
+                    name_phone: np.0,
+                });
             }
-            seg.rows.push(SegmentRow {
-                journey_type: jt,
-                datetime: datetime.as_millis(),
-                name_phone: np.0,
-            });
-        }
-        drop(keyed);
-        report.imported = seg.rows.len();
-        tracing::debug!(imported = report.imported, "import checked");
+            drop(keyed);
+            let imported = seg.rows.len();
+            tracing::debug!(imported, "import checked");
+            let mut changes = ChangeSet::default();
+            if imported > 0 {
+                seg.id = txn.next_id(IdSpace::Segment)?;
+                let mask = UuidMask::of(&inner.keys, seg.created_at);
+                changes.index.implied = seg
+                    .rows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, row)| segment_entry(seg.operator, row, seg.uuid(i, &mask)))
+                    .collect();
+                changes.segments.push(seg);
+            }
+            Ok((imported, changes))
+        })?;
         failed.sort_by_key(|(i, _)| *i);
         report.failed_details = failed.into_iter().map(|(_, f)| f).collect();
         report.failed = report.failed_details.len();
-        if !seg.rows.is_empty() {
-            seg.id = inner.store.generate_id()?;
-            if !seg.storable() {
-                return Err(Error::Corrupt {
-                    record: "import segment".into(),
-                    reason: format!("segment id {} beyond 62 bits", seg.id),
-                });
-            }
-            let mut batch = WriteBatch::default();
-            batch.insert(&segment::key(seg.id), &seg.encode());
-            inner.store.apply(batch)?;
-            let mask = segment_mask(&inner.keys, seg.created_at);
-            for (i, row) in seg.rows.iter().enumerate() {
-                let e = segment_entry(&seg, row, seg.uuid(i, &mask));
-                inner.index.insert(&e.pseudonym, Entry::from_index(&e));
-            }
-        }
-        drop(guard);
-        inner.flush_if_immediate()?;
         Ok(report)
     }
 
@@ -165,110 +167,107 @@ impl Engine {
             failed: 0,
             failed_details: Vec::new(),
         };
-        let _guard = inner.lock();
-        // Records changed by this call, so a later row sees an earlier one's key.
-        let mut changed: HashMap<[u8; 16], (AppRecord, Vec<IndexEntry>)> = HashMap::new();
-        for row in rows {
-            let mut errors = FieldErrors::default();
-            let mut sent = row.clone();
-            let target = match row {
-                IdentityRow::Standardized {
-                    cee_application_uuid,
-                    identity_key,
-                } => {
-                    let uuid: Option<ApplicationId> =
-                        field(&mut errors, "/cee_application_uuid", cee_application_uuid);
-                    let key: Option<IdentityKey> =
-                        field(&mut errors, "/identity_key", identity_key);
-                    match (uuid, key) {
-                        (Some(u), Some(k)) => Some((*u.as_bytes(), k, None)),
-                        _ => None,
-                    }
-                }
-                IdentityRow::Specific {
-                    identity_key,
-                    phone_trunc,
-                    last_name_trunc,
-                    journey_type,
-                    datetime,
-                } => {
-                    let key: Option<IdentityKey> =
-                        field(&mut errors, "/identity_key", identity_key);
-                    let phone: Option<PhoneTrunc> = field(&mut errors, "/phone_trunc", phone_trunc);
-                    let name: Option<LastNameTrunc> =
-                        field(&mut errors, "/last_name_trunc", last_name_trunc);
-                    let jt: Option<JourneyType> = field(&mut errors, "/journey_type", journey_type);
-                    let dt: Option<Timestamp> = field(&mut errors, "/datetime", datetime);
-                    if let (IdentityRow::Specific { datetime: d, .. }, Some(t)) = (&mut sent, dt) {
-                        *d = t.to_string();
-                    }
-                    match (key, phone, name, jt, dt) {
-                        (Some(k), Some(p), Some(n), Some(jt), Some(dt)) => {
-                            let np = inner.keys.name_phone(&p, &n);
-                            // Not found when it no longer matches by name and phone.
-                            let uuid = inner.index.imported_by(&np, op.id, jt).unwrap_or([0; 16]);
-                            Some((uuid, k, Some(dt)))
+        inner.write(|txn| {
+            // Records changed by this call, so a later row sees an earlier one's key.
+            let mut changed: HashMap<[u8; 16], (AppRecord, Vec<IndexEntry>)> = HashMap::new();
+            for (index, row) in rows.iter().enumerate() {
+                let mut errors = FieldErrors::default();
+                let mut sent = row.clone();
+                let target = match row {
+                    IdentityRow::Standardized {
+                        cee_application_uuid,
+                        identity_key,
+                    } => {
+                        let uuid: Option<ApplicationId> =
+                            field(&mut errors, "/cee_application_uuid", cee_application_uuid);
+                        let key: Option<IdentityKey> =
+                            field(&mut errors, "/identity_key", identity_key);
+                        match (uuid, key) {
+                            (Some(u), Some(k)) => Some((*u.as_bytes(), k, None)),
+                            _ => None,
                         }
-                        _ => None,
                     }
+                    IdentityRow::Specific {
+                        identity_key,
+                        phone_trunc,
+                        last_name_trunc,
+                        journey_type,
+                        datetime,
+                    } => {
+                        let key: Option<IdentityKey> =
+                            field(&mut errors, "/identity_key", identity_key);
+                        let phone: Option<PhoneTrunc> =
+                            field(&mut errors, "/phone_trunc", phone_trunc);
+                        let name: Option<LastNameTrunc> =
+                            field(&mut errors, "/last_name_trunc", last_name_trunc);
+                        let jt: Option<JourneyType> =
+                            field(&mut errors, "/journey_type", journey_type);
+                        let dt: Option<Timestamp> = field(&mut errors, "/datetime", datetime);
+                        if let (IdentityRow::Specific { datetime: d, .. }, Some(t)) =
+                            (&mut sent, dt)
+                        {
+                            *d = t.to_string();
+                        }
+                        match (key, phone, name, jt, dt) {
+                            (Some(k), Some(p), Some(n), Some(jt), Some(dt)) => {
+                                let np = inner.keys.name_phone(&p, &n);
+                                // Not found when it no longer matches by name and phone.
+                                let uuid =
+                                    inner.index.imported_by(&np, op.id, jt).unwrap_or([0; 16]);
+                                Some((uuid, k, Some(dt)))
+                            }
+                            _ => None,
+                        }
+                    }
+                };
+                let Some((uuid, key, expected_dt)) = target else {
+                    report.failed_details.push(FailedRow {
+                        index,
+                        row: sent,
+                        error: errors.to_string(),
+                    });
+                    continue;
+                };
+                let current = match changed.get(&uuid) {
+                    Some((r, _)) => Some((r.clone(), Origin::Record)),
+                    None => txn.app(&uuid)?,
+                };
+                let specific = expected_dt.is_some();
+                let eligible = current.filter(|(r, _)| {
+                    r.operator_id == op.id
+                        && r.deleted_at.is_none()
+                        && r.identity_key.is_none()
+                        && (r.kind == AppKind::Specific as u8) == specific
+                        && expected_dt.is_none_or(|d| d.as_millis() == r.datetime)
+                });
+                let Some((mut record, origin)) = eligible else {
+                    report.failed_details.push(FailedRow {
+                        index,
+                        row: sent,
+                        error: "Not found".into(),
+                    });
+                    continue;
+                };
+                let old_entries = match changed.remove(&uuid) {
+                    Some((_, old)) => old,
+                    None => Inner::live_entries(txn, &uuid, &record, origin)?,
+                };
+                record.identity_key = Some(inner.keys.identity_key(&key).0);
+                changed.insert(uuid, (record, old_entries));
+                report.imported += 1;
+            }
+            report.failed = report.failed_details.len();
+            let mut changes = ChangeSet::default();
+            for (uuid, (record, old)) in changed {
+                changes.index.removed.extend(old);
+                changes.index.added.extend(record_entries(&uuid, &record)?);
+                if record.kind == AppKind::Specific as u8 {
+                    changes.index.keyed_added.push(import_key(&uuid, &record)?);
                 }
-            };
-            let Some((uuid, key, expected_dt)) = target else {
-                report.failed_details.push(FailedRow {
-                    row: sent,
-                    error: errors.to_string(),
-                });
-                continue;
-            };
-            let current = match changed.get(&uuid) {
-                Some((r, _)) => Some((r.clone(), Origin::Record)),
-                None => inner.load_app(&uuid)?,
-            };
-            let specific = expected_dt.is_some();
-            let eligible = current.filter(|(r, _)| {
-                r.operator_id == op.id
-                    && r.deleted_at.is_none()
-                    && r.identity_key.is_none()
-                    && (r.kind == AppKind::Specific as u8) == specific
-                    && expected_dt.is_none_or(|d| d.as_millis() == r.datetime)
-            });
-            let Some((mut record, origin)) = eligible else {
-                report.failed_details.push(FailedRow {
-                    row: sent,
-                    error: "Not found".into(),
-                });
-                continue;
-            };
-            let old_entries = match changed.remove(&uuid) {
-                Some((_, old)) => old,
-                None => inner.live_entries(&uuid, &record, origin)?,
-            };
-            record.identity_key = Some(inner.keys.identity_key(&key).0);
-            changed.insert(uuid, (record, old_entries));
-            report.imported += 1;
-        }
-        report.failed = report.failed_details.len();
-        let mut batch = WriteBatch::default();
-        let mut removed = Vec::new();
-        let mut added = Vec::new();
-        let mut keyed = Vec::new();
-        for (uuid, (record, old)) in &changed {
-            for e in old {
-                batch.remove(&e.key());
+                changes.apps.push((uuid, record));
             }
-            removed.extend(old.iter().copied());
-            added.extend(inner.put_app(&mut batch, uuid, record)?);
-            if record.kind == AppKind::Specific as u8 {
-                keyed.push((record.operator_id, record.journey_type, record.name_phone));
-            }
-        }
-        inner.store.apply(batch)?;
-        inner.mirror_remove(&removed);
-        inner.mirror_insert(&added);
-        inner.keyed_imports().extend(keyed);
-        drop(_guard);
-        inner.flush_if_immediate()?;
-        Ok(report)
+            Ok((report, changes))
+        })
     }
 
     /// History + dedup look-up at reference date now. Writes nothing.
@@ -295,6 +294,7 @@ impl Engine {
         match inner.most_recent_blocking(op.id, req.journey_type, inner.clock.now(), &ps[..n]) {
             None => Ok(Simulation::Eligible),
             Some(e) => Ok(Simulation::Blocked(inner.describe(
+                &*inner.store,
                 op,
                 &e,
                 ConflictReason::AlreadyBenefited,
@@ -315,27 +315,28 @@ impl Engine {
     pub fn register(&self, op: &Operator, req: &RegisterRequest) -> Result<RegisterOutcome, Error> {
         let inner = &*self.inner;
         let jt = req.journey_type();
-        let guard = inner.lock();
-        let outcome = inner.register_locked(op, req)?;
-        match &outcome {
-            RegisterOutcome::Registered(_) => tracing::debug!("registered"),
-            RegisterOutcome::Refused(r) => {
-                tracing::debug!(refusal = ?RefusalKind::from(r), "refused")
-            }
-        }
-        if let RegisterOutcome::Refused(refusal) = &outcome {
-            let (kind, application) = match refusal {
-                Refusal::Date(_) => (JournalKind::Date, None),
-                Refusal::JourneyNotFound | Refusal::JourneyNotEligible(_) => {
-                    (JournalKind::NotFound, None)
+        inner.write(|txn| {
+            let (outcome, mut changes) = inner.register_locked(txn, op, req)?;
+            match &outcome {
+                RegisterOutcome::Registered(_) => tracing::debug!("registered"),
+                RegisterOutcome::Refused(r) => {
+                    tracing::debug!(refusal = ?RefusalKind::from(r), "refused")
                 }
-                Refusal::Conflict(c) => (JournalKind::Conflict, c.uuid),
-            };
-            inner.journal(op, jt, kind, application)?;
-        }
-        drop(guard);
-        inner.flush_if_immediate()?;
-        Ok(outcome)
+            }
+            if let RegisterOutcome::Refused(refusal) = &outcome {
+                let (kind, application) = match refusal {
+                    Refusal::Date(_) => (JournalKind::Date, None),
+                    Refusal::JourneyNotFound | Refusal::JourneyNotEligible(_) => {
+                        (JournalKind::NotFound, None)
+                    }
+                    Refusal::Conflict(c) => (JournalKind::Conflict, c.uuid),
+                };
+                changes
+                    .journal
+                    .push(inner.journal_entry(txn, op, jt, kind, application)?);
+            }
+            Ok((outcome, changes))
+        })
     }
 
     /// One of the caller's applications.
@@ -364,7 +365,7 @@ impl Engine {
         Ok(Application {
             uuid: *uuid,
             specific: r.kind == AppKind::Specific as u8,
-            journey_type: keys::jt_from_byte(r.journey_type).unwrap_or(JourneyType::Short),
+            journey_type: jt_from_byte(r.journey_type).unwrap_or(JourneyType::Short),
             datetime: Timestamp::from_millis(r.datetime).unwrap_or(Timestamp::MIN),
             journey_id: r.journey.as_ref().map(|(id, _)| *id),
             status,
@@ -380,38 +381,31 @@ impl Engine {
     pub fn delete(&self, op: &Operator, uuid: &ApplicationId) -> Result<(), Error> {
         let inner = &*self.inner;
         let u = *uuid.as_bytes();
-        let guard = inner.lock();
-        let (mut r, origin) = inner
-            .load_app(&u)?
-            .filter(|(r, _)| r.deleted_at.is_none() && r.operator_id == op.id)
-            .ok_or(Error::NotFound {
-                what: "application",
-            })?;
-        let entries = inner.live_entries(&u, &r, origin)?;
-        let mut batch = WriteBatch::default();
-        for e in &entries {
-            batch.remove(&e.key());
-        }
-        if let Some((_, ojid)) = &r.journey {
-            if let Some(mut j) = inner.get_journey(op.id, ojid)? {
-                if j.application == Some(u) {
-                    j.application = None;
-                    batch.insert(&keys::journey_key(op.id, ojid), &codec::encode(&j));
+        inner.write(|txn| {
+            let (mut r, origin) = txn
+                .app(&u)?
+                .filter(|(r, _)| r.deleted_at.is_none() && r.operator_id == op.id)
+                .ok_or(Error::NotFound {
+                    what: "application",
+                })?;
+            let mut changes = ChangeSet::default();
+            changes.index.removed = Inner::live_entries(txn, &u, &r, origin)?;
+            if let Some((_, ojid)) = &r.journey {
+                if let Some(mut j) = txn.journey(op.id, ojid)? {
+                    if j.application == Some(u) {
+                        j.application = None;
+                        changes.journeys.push((op.id, j));
+                    }
                 }
             }
-        }
-        r.deleted_at = Some(inner.clock.now().as_millis());
-        batch.insert(&keys::app_key(&u), &codec::encode(&r));
-        inner.store.apply(batch)?;
-        inner.mirror_remove(&entries);
-        if r.kind == AppKind::Specific as u8 {
-            // Deleted, it may be imported again.
-            inner
-                .keyed_imports()
-                .remove(&(r.operator_id, r.journey_type, r.name_phone));
-        }
-        drop(guard);
-        inner.flush_if_immediate()
+            r.deleted_at = Some(inner.clock.now().as_millis());
+            if r.kind == AppKind::Specific as u8 {
+                // Deleted, it may be imported again.
+                changes.index.keyed_removed.push(import_key(&u, &r)?);
+            }
+            changes.apps.push((u, r));
+            Ok(((), changes))
+        })
     }
 
     /// The register failures journal, oldest first (no identifier in it).
@@ -420,9 +414,7 @@ impl Engine {
     /// Storage or corruption errors.
     pub fn error_journal(&self) -> Result<Vec<JournalEntry>, Error> {
         let mut out = Vec::new();
-        for kv in self.inner.store.scan_prefix(&[keys::JOURNAL]) {
-            let (_, v) = kv?;
-            let r: JournalRecord = codec::decode(&v, || "error journal entry".into())?;
+        for r in self.inner.store.journal()? {
             let kind = match r.kind {
                 0 => JournalKind::Date,
                 1 => JournalKind::NotFound,
@@ -431,7 +423,7 @@ impl Engine {
             out.push(JournalEntry {
                 kind,
                 operator_id: r.operator_id,
-                journey_type: keys::jt_from_byte(r.journey_type).unwrap_or(JourneyType::Short),
+                journey_type: jt_from_byte(r.journey_type).unwrap_or(JourneyType::Short),
                 at: Timestamp::from_millis(r.at).unwrap_or(Timestamp::MIN),
                 application: r.application.map(ApplicationId::from_bytes),
             });
@@ -445,12 +437,15 @@ impl Engine {
     /// Storage or corruption errors.
     pub fn stats(&self) -> Result<Stats, Error> {
         let inner = &*self.inner;
+        let census = inner.store.census()?;
         let mut s = Stats {
             index: inner.index.len(),
-            size_on_disk: inner.store.size_on_disk()?,
+            size_on_disk: census.size_on_disk,
+            journeys: census.journeys,
+            journal: census.journal,
             ..Stats::default()
         };
-        let mut count = |r: &AppRecord| {
+        inner.store.for_each_app(&mut |r| {
             let slot = match (r.deleted_at.is_some(), r.kind == AppKind::Specific as u8) {
                 (true, _) => {
                     s.deleted += 1;
@@ -464,37 +459,7 @@ impl Engine {
             } else {
                 slot.0 += 1;
             }
-        };
-        let mut overridden = HashSet::new();
-        for family in [keys::APP, keys::OVERRIDE] {
-            for kv in inner.store.scan_prefix(&[family]) {
-                let (k, v) = kv?;
-                let r: AppRecord =
-                    codec::decode(&v, || format!("application record ({} byte key)", k.len()))?;
-                count(&r);
-                if family == keys::OVERRIDE {
-                    overridden.insert(k);
-                }
-            }
-        }
-        for kv in inner.store.scan_prefix(&[keys::SEGMENT]) {
-            let (k, v) = kv?;
-            let seg = Segment::decode(&k, &v).map_err(|reason| Error::Corrupt {
-                record: "import segment".into(),
-                reason,
-            })?;
-            let mask = segment_mask(&inner.keys, seg.created_at);
-            for (i, row) in seg.rows.iter().enumerate() {
-                if !overridden.contains(&keys::app_key(&seg.uuid(i, &mask))[..]) {
-                    match row.journey_type {
-                        JourneyType::Short => s.specific.0 += 1,
-                        JourneyType::Long => s.specific.1 += 1,
-                    }
-                }
-            }
-        }
-        s.journeys = inner.store.scan_prefix(&[keys::JOURNEY]).count() as u64;
-        s.journal = inner.store.scan_prefix(&[keys::JOURNAL]).count() as u64;
+        })?;
         Ok(s)
     }
 }
@@ -534,6 +499,7 @@ impl Inner {
     /// Describes a blocking entry as the caller may see it (SPEC §5).
     fn describe(
         &self,
+        reads: &dyn Reads,
         op: &Operator,
         e: &Entry,
         reason: ConflictReason,
@@ -549,10 +515,10 @@ impl Inner {
         if e.operator == op.id {
             c.uuid = Some(ApplicationId::from_bytes(e.app));
             if e.app_kind() == AppKind::Standardized && e.journey_type() == JourneyType::Short {
-                if let Some((id, ojid)) = self.get_app(&e.app)?.and_then(|r| r.journey) {
+                if let Some((id, ojid)) = reads.app(&e.app)?.and_then(|(r, _)| r.journey) {
                     c.journey_id = Some(id);
-                    c.status = self
-                        .get_journey(op.id, &ojid)?
+                    c.status = reads
+                        .journey(op.id, &ojid)?
                         .and_then(|j| journey_status(&j));
                 }
             }
@@ -560,15 +526,17 @@ impl Inner {
         Ok(c)
     }
 
-    fn journal(
+    /// The journal entry of a refusal.
+    fn journal_entry(
         &self,
+        txn: &mut dyn WriteTxn,
         op: &Operator,
         jt: JourneyType,
         kind: JournalKind,
         application: Option<ApplicationId>,
-    ) -> Result<(), Error> {
+    ) -> Result<(JournalId, JournalRecord), Error> {
         let at = self.clock.now().as_millis();
-        let seq = self.store.generate_id()?;
+        let seq = txn.next_id(IdSpace::Journal)?;
         let record = JournalRecord {
             kind: match kind {
                 JournalKind::Date => 0,
@@ -576,30 +544,29 @@ impl Inner {
                 JournalKind::Conflict => 2,
             },
             operator_id: op.id,
-            journey_type: keys::jt_byte(jt),
+            journey_type: jt_byte(jt),
             at,
             application: application.map(|a| *a.as_bytes()),
         };
-        let mut b = WriteBatch::default();
-        b.insert(&keys::journal_key(at, seq), &codec::encode(&record));
-        self.store.apply(b)
+        Ok((JournalId { at, seq }, record))
     }
 
     /// Register, with the write lock held.
     fn register_locked(
         &self,
+        txn: &mut dyn WriteTxn,
         op: &Operator,
         req: &RegisterRequest,
-    ) -> Result<RegisterOutcome, Error> {
+    ) -> Result<(RegisterOutcome, ChangeSet), Error> {
         let now = self.clock.now();
         let jt = req.journey_type();
-        let refuse = |r| Ok(RegisterOutcome::Refused(r));
+        let refuse = |r| Ok((RegisterOutcome::Refused(r), ChangeSet::default()));
         // 1. The journey (short) or the period (long); the phone and reference date.
         let (phone, d, journey) = match &req.kind {
             RegisterKind::Short {
                 operator_journey_id,
             } => {
-                let Some(j) = self.get_journey(op.id, operator_journey_id.as_str())? else {
+                let Some(j) = txn.journey(op.id, operator_journey_id.as_str())? else {
                     return refuse(Refusal::JourneyNotFound);
                 };
                 if let Err(why) = self.journey_eligibility(&j) {
@@ -636,7 +603,7 @@ impl Inner {
         }
         // 4. Short: the journey must not carry an application already.
         if let Some(app) = journey.as_ref().and_then(|j| j.application) {
-            let r = self.get_app(&app)?;
+            let r = txn.app(&app)?.map(|(r, _)| r);
             let datetime = r
                 .as_ref()
                 .map_or(d, |r| Timestamp::from_millis(r.datetime).unwrap_or(d));
@@ -654,6 +621,7 @@ impl Inner {
         let ik = self.keys.identity_key(&req.identity_key);
         if let Some(e) = self.most_recent_blocking(op.id, jt, d, &[np, dl, ik]) {
             return refuse(Refusal::Conflict(self.describe(
+                &*txn,
                 op,
                 &e,
                 ConflictReason::AlreadyBenefited,
@@ -667,7 +635,7 @@ impl Inner {
             .sign(&token::message(&op.siret, jt, &req.driving_license, d));
         let record = AppRecord {
             kind: AppKind::Standardized as u8,
-            journey_type: keys::jt_byte(jt),
+            journey_type: jt_byte(jt),
             operator_id: op.id,
             datetime: d.as_millis(),
             created_at: now.as_millis(),
@@ -681,23 +649,22 @@ impl Inner {
             license: Some(dl.0),
             identity_key: Some(ik.0),
         };
-        let mut batch = WriteBatch::default();
-        let entries = self.put_app(&mut batch, &u, &record)?;
+        let mut changes = ChangeSet::default();
+        changes.index.added = record_entries(&u, &record)?;
+        changes.apps.push((u, record));
         if let Some(mut j) = journey.clone() {
             j.application = Some(u);
-            batch.insert(
-                &keys::journey_key(op.id, &j.operator_journey_id),
-                &codec::encode(&j),
-            );
+            changes.journeys.push((op.id, j));
         }
-        self.store.apply(batch)?;
-        self.mirror_insert(&entries);
-        Ok(RegisterOutcome::Registered(Registration {
-            uuid,
-            datetime: d,
-            token,
-            journey_id: journey.as_ref().map(|j| j.id),
-            status: journey.as_ref().and_then(journey_status),
-        }))
+        Ok((
+            RegisterOutcome::Registered(Registration {
+                uuid,
+                datetime: d,
+                token,
+                journey_id: journey.as_ref().map(|j| j.id),
+                status: journey.as_ref().and_then(journey_status),
+            }),
+            changes,
+        ))
     }
 }

@@ -8,9 +8,7 @@ use crate::fields::{
     ApplicationId, JourneyStatus, OperatorClass, OperatorJourneyId, PhoneTrunc, Timestamp,
 };
 use crate::policy::{NotEligible, Place};
-use crate::store::codec::{self, JourneyRecord, PointRecord};
-use crate::store::keys;
-use crate::store::WriteBatch;
+use crate::store::{ChangeSet, IdSpace, JourneyRecord, PointRecord};
 
 fn point(p: &JourneyPoint) -> PointRecord {
     PointRecord {
@@ -58,47 +56,44 @@ impl Engine {
     #[tracing::instrument(level = "debug", skip_all, fields(operator = op.id))]
     pub fn put_journey(&self, op: &Operator, journey: &Journey) -> Result<StoredJourney, Error> {
         let inner = &*self.inner;
-        let key = keys::journey_key(op.id, journey.operator_journey_id.as_str());
         let now = inner.clock.now().as_millis();
-        let guard = inner.lock();
-        if inner.store.get(&key)?.is_some() {
-            return Err(Error::Conflict("journey already exists"));
-        }
-        // 1-based: sled hands out 0 first, and a journey id 0 reads like "none".
-        let id = inner.store.generate_id()?.saturating_add(1);
-        let record = JourneyRecord {
-            id,
-            operator_journey_id: journey.operator_journey_id.as_str().to_owned(),
-            operator_trip_id: journey
-                .operator_trip_id
-                .as_ref()
-                .map(|t| t.as_str().to_owned()),
-            operator_class: class_byte(journey.operator_class),
-            start: point(&journey.start),
-            end: point(&journey.end),
-            distance: journey.distance.metres(),
-            incentives: incentives(&journey.incentives),
-            driver_phone_sealed: journey
-                .driver
-                .phone_trunc
-                .as_ref()
-                .map(|p| inner.keys.seal(id, p.as_str().as_bytes())),
-            driver_identity_key: journey
-                .driver
-                .identity_key
-                .as_ref()
-                .map(|k| inner.keys.identity_key(k).0),
-            status: status_byte(JourneyStatus::Pending),
-            application: None,
-            created_at: now,
-            updated_at: now,
-        };
-        let mut batch = WriteBatch::default();
-        batch.insert(&key, &codec::encode(&record));
-        inner.store.apply(batch)?;
-        drop(guard);
-        inner.flush_if_immediate()?;
-        stored(&record)
+        inner.write(|txn| {
+            if txn.journey_exists(op.id, journey.operator_journey_id.as_str())? {
+                return Err(Error::Conflict("journey already exists"));
+            }
+            let id = txn.next_id(IdSpace::Journey)?;
+            let record = JourneyRecord {
+                id,
+                operator_journey_id: journey.operator_journey_id.as_str().to_owned(),
+                operator_trip_id: journey
+                    .operator_trip_id
+                    .as_ref()
+                    .map(|t| t.as_str().to_owned()),
+                operator_class: class_byte(journey.operator_class),
+                start: point(&journey.start),
+                end: point(&journey.end),
+                distance: journey.distance.metres(),
+                incentives: incentives(&journey.incentives),
+                driver_phone_sealed: journey
+                    .driver
+                    .phone_trunc
+                    .as_ref()
+                    .map(|p| inner.keys.seal(id, p.as_str().as_bytes())),
+                driver_identity_key: journey
+                    .driver
+                    .identity_key
+                    .as_ref()
+                    .map(|k| inner.keys.identity_key(k).0),
+                status: status_byte(JourneyStatus::Pending),
+                application: None,
+                created_at: now,
+                updated_at: now,
+            };
+            let out = stored(&record)?;
+            let mut changes = ChangeSet::default();
+            changes.journeys.push((op.id, record));
+            Ok((out, changes))
+        })
     }
 
     /// Corrects a journey that failed validation: replaces the given fields and resets its
@@ -115,39 +110,40 @@ impl Engine {
         patch: &JourneyPatch,
     ) -> Result<StoredJourney, Error> {
         let inner = &*self.inner;
-        let guard = inner.lock();
-        let mut j = inner
-            .get_journey(op.id, operator_journey_id.as_str())?
-            .ok_or(Error::NotFound { what: "journey" })?;
-        if j.application.is_some() {
-            return Err(Error::Conflict(
-                "journey carries a CEE application and cannot be patched",
-            ));
-        }
-        if let Some(t) = &patch.operator_trip_id {
-            j.operator_trip_id = Some(t.as_str().to_owned());
-        }
-        if let Some(c) = patch.operator_class {
-            j.operator_class = class_byte(c);
-        }
-        if let Some(i) = &patch.incentives {
-            j.incentives = incentives(i);
-        }
-        if let Some(p) = &patch.start {
-            j.start = point(p);
-        }
-        if let Some(p) = &patch.end {
-            j.end = point(p);
-        }
-        if let Some(d) = patch.distance {
-            j.distance = d.metres();
-        }
-        j.status = status_byte(JourneyStatus::Pending);
-        j.updated_at = inner.clock.now().as_millis();
-        inner.put_journey_record(op.id, &j)?;
-        drop(guard);
-        inner.flush_if_immediate()?;
-        stored(&j)
+        inner.write(|txn| {
+            let mut j = txn
+                .journey(op.id, operator_journey_id.as_str())?
+                .ok_or(Error::NotFound { what: "journey" })?;
+            if j.application.is_some() {
+                return Err(Error::Conflict(
+                    "journey carries a CEE application and cannot be patched",
+                ));
+            }
+            if let Some(t) = &patch.operator_trip_id {
+                j.operator_trip_id = Some(t.as_str().to_owned());
+            }
+            if let Some(c) = patch.operator_class {
+                j.operator_class = class_byte(c);
+            }
+            if let Some(i) = &patch.incentives {
+                j.incentives = incentives(i);
+            }
+            if let Some(p) = &patch.start {
+                j.start = point(p);
+            }
+            if let Some(p) = &patch.end {
+                j.end = point(p);
+            }
+            if let Some(d) = patch.distance {
+                j.distance = d.metres();
+            }
+            j.status = status_byte(JourneyStatus::Pending);
+            j.updated_at = inner.clock.now().as_millis();
+            let out = stored(&j)?;
+            let mut changes = ChangeSet::default();
+            changes.journeys.push((op.id, j));
+            Ok((out, changes))
+        })
     }
 
     /// Sets a journey's status (the host's validation outcome).
@@ -161,15 +157,16 @@ impl Engine {
         status: JourneyStatus,
     ) -> Result<(), Error> {
         let inner = &*self.inner;
-        let guard = inner.lock();
-        let mut j = inner
-            .get_journey(op.id, operator_journey_id.as_str())?
-            .ok_or(Error::NotFound { what: "journey" })?;
-        j.status = status_byte(status);
-        j.updated_at = inner.clock.now().as_millis();
-        inner.put_journey_record(op.id, &j)?;
-        drop(guard);
-        inner.flush_if_immediate()
+        inner.write(|txn| {
+            let mut j = txn
+                .journey(op.id, operator_journey_id.as_str())?
+                .ok_or(Error::NotFound { what: "journey" })?;
+            j.status = status_byte(status);
+            j.updated_at = inner.clock.now().as_millis();
+            let mut changes = ChangeSet::default();
+            changes.journeys.push((op.id, j));
+            Ok(((), changes))
+        })
     }
 
     /// One of the caller's journeys.
@@ -214,21 +211,7 @@ impl Inner {
         operator: u32,
         ojid: &str,
     ) -> Result<Option<JourneyRecord>, Error> {
-        match self.store.get(&keys::journey_key(operator, ojid))? {
-            None => Ok(None),
-            Some(bytes) => {
-                codec::decode(&bytes, || format!("journey of operator {operator}")).map(Some)
-            }
-        }
-    }
-
-    fn put_journey_record(&self, operator: u32, j: &JourneyRecord) -> Result<(), Error> {
-        let mut batch = WriteBatch::default();
-        batch.insert(
-            &keys::journey_key(operator, &j.operator_journey_id),
-            &codec::encode(j),
-        );
-        self.store.apply(batch)
+        self.store.journey(operator, ojid)
     }
 
     /// SPEC §4 journey eligibility (short).

@@ -67,6 +67,8 @@ pub enum IdentityRow {
 /// A row that was not imported, with why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailedRow<R> {
+    /// Its position in the rows of the call (0-based).
+    pub index: usize,
     /// The row as sent (its `datetime` in canonical form when it parsed).
     pub row: R,
     /// Why: field errors (`/phone_trunc: must be …`), `Conflict` or `Not found`.

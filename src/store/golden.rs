@@ -7,8 +7,9 @@
 use std::collections::BTreeMap;
 
 use super::codec::{self, AppRecord, JournalRecord, JourneyRecord, PointRecord};
+use super::imported_uuid::UuidMask;
 use super::keys::{self, AppKind, IndexEntry};
-use super::segment::{self, Segment, SegmentRow, UuidMask};
+use super::segment::{self, Segment, SegmentRow};
 use crate::fields::JourneyType;
 use crate::identity::{IdKind, Keys, Pseudonym};
 

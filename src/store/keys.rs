@@ -156,7 +156,7 @@ pub(crate) fn check4(parts: &[&[u8]]) -> [u8; 4] {
 /// (a UUIDv7, see `store::segment`) changed since its import.
 pub(crate) fn app_key(uuid: &[u8; 16]) -> [u8; 17] {
     let mut k = [0u8; 17];
-    k[0] = if super::segment::is_imported(uuid) {
+    k[0] = if super::imported_uuid::is_imported(uuid) {
         OVERRIDE
     } else {
         APP

@@ -1,9 +1,16 @@
-//! Storage on sled: the only module that says `sled::`. It knows bytes, keys and records,
-//! never the rules.
+//! Storage: the only room that says `sled::` or `bincode::`. It knows records, bytes and
+//! keys, never the rules.
+//!
+//! The engine speaks to it through the [`Backend`] trait (`backend.rs`: the contract), in
+//! records; [`SledBackend`] (`sled_backend.rs`) is the first backend, on-disk format 2:
+//! `keys.rs` (key layout), `segment.rs` (import segments), `codec.rs` (record bytes),
+//! `imported_uuid.rs` (the uuids of imported rows).
 
+mod backend;
 pub(crate) mod codec;
 #[cfg(test)]
 mod golden;
+pub(crate) mod imported_uuid;
 pub(crate) mod keys;
 #[cfg(feature = "postgres")]
 #[cfg_attr(
@@ -16,6 +23,26 @@ pub(crate) mod keys;
 )]
 pub(crate) mod postgres;
 pub(crate) mod segment;
+mod sled_backend;
+
+pub(crate) use backend::{
+    Backend, ChangeSet, IdSpace, ImportKey, IndexDelta, JournalId, LoadedSegment, Origin, Reads,
+    WriteTxn,
+};
+pub(crate) use codec::{AppRecord, JournalRecord, JourneyRecord, PointRecord};
+pub(crate) use imported_uuid::UuidMask;
+pub(crate) use keys::{jt_byte, jt_from_byte, AppKind, IndexEntry};
+pub(crate) use segment::{Segment, SegmentRow};
+use sled_backend::SledBackend;
+
+/// Opens the backend `opts` describe (today: sled, format 2), checking its format version
+/// and that it was created with the secret `keys` derive from.
+pub(crate) fn open(
+    opts: &StoreOptions<'_>,
+    keys: std::sync::Arc<crate::identity::Keys>,
+) -> Result<Box<dyn Backend>, Error> {
+    Ok(Box::new(SledBackend::open(opts, keys)?))
+}
 
 use std::path::Path;
 

@@ -11,26 +11,20 @@
 //!        [check ×4 over key and value]
 //! ```
 //!
-//! A row's application uuid is not stored: it is a UUIDv7 (RFC 9562) computed from the
-//! segment, `[created_at ms, 48 bits][7][12 bits][10][62 bits]` where the 74 low bits are
-//! `(row << 62 | segment id)` XOR a mask keyed by the secret and `created_at` — so `find` and
-//! `delete` go from a uuid straight to its row, while the uuid looks random and tells an
-//! operator nothing about other operators' imports (segment ids are a global counter).
-//! Registered applications keep random v4 uuids, so the version nibble tells the two apart. A row that is later changed (identity
-//! key attached, deleted) gets a full record under `[07][uuid]` that supersedes it; the
+//! A row's application uuid is not stored: it is computed from the segment (see
+//! `store::imported_uuid`). A row that is later changed (identity key attached, deleted) gets
+//! a full record under `[07][uuid]` that supersedes it; the
 //! segment itself is never rewritten.
 
+use super::imported_uuid::{instant_of, locate, uuid, UuidMask, MAX_ROWS, MAX_SEGMENT_ID};
+use super::keys::{check4, jt_byte, jt_from_byte, SEGMENT};
 use crate::fields::JourneyType;
-use crate::store::keys::{check4, jt_byte, jt_from_byte, SEGMENT};
 
 /// Version byte of a segment value.
 const VERSION: u8 = 1;
 const HEADER: usize = 1 + 4 + 8 + 2;
 const ROW: usize = 1 + 8 + 16;
-/// More rows than any import call accepts, fewer than the 12 bits a uuid has for them.
-pub(crate) const MAX_ROWS: usize = 4095;
-/// Segment ids are 62 bits (what a UUIDv7 has room for after the row).
-const MAX_ID: u64 = (1 << 62) - 1;
+const MAX_ID: u64 = MAX_SEGMENT_ID;
 
 /// One imported row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,74 +143,6 @@ fn instant(ms: i64, field: &str) -> Result<(), String> {
     }
 }
 
-/// The 74 bits that hide `(row, segment id)` in the uuids of the segments created at one
-/// millisecond: derived from the secret and that instant (see `identity::Keys::uuid_mask`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct UuidMask(u128);
-
-impl UuidMask {
-    const BITS: u128 = (1 << 74) - 1;
-
-    /// Takes the low 74 bits of `bits`.
-    pub(crate) fn new(bits: u128) -> Self {
-        UuidMask(bits & Self::BITS)
-    }
-
-    /// The 74 bits.
-    #[cfg(test)]
-    pub(crate) fn bits(&self) -> u128 {
-        self.0
-    }
-
-    /// The instant a mask is derived from: the low 48 bits of `created_at`, as in the uuid.
-    pub(crate) fn instant(created_at: i64) -> u64 {
-        (created_at as u64) & ((1 << 48) - 1)
-    }
-}
-
-/// The UUIDv7 of row `row` of segment `id` created at `created_at` (ms).
-fn uuid(id: u64, created_at: i64, row: usize, mask: &UuidMask) -> [u8; 16] {
-    let payload = ((row as u128 & 0x0FFF) << 62 | u128::from(id & MAX_ID)) ^ mask.0;
-    let mut u = [0u8; 16];
-    u[..6].copy_from_slice(&UuidMask::instant(created_at).to_be_bytes()[2..]);
-    u[6] = 0x70 | (payload >> 70) as u8 & 0x0F;
-    u[7] = (payload >> 62) as u8;
-    u[8] = 0x80 | (payload >> 56) as u8 & 0x3F;
-    u[9..].copy_from_slice(&(payload as u64).to_be_bytes()[1..]);
-    u
-}
-
-/// Is `u` a UUIDv7 — an imported application's id (registered ones are v4)?
-pub(crate) fn is_imported(u: &[u8; 16]) -> bool {
-    u[6] >> 4 == 7 && u[8] >> 6 == 0b10
-}
-
-/// The instant (low 48 bits of `created_at`) of an imported application's uuid.
-pub(crate) fn instant_of(u: &[u8; 16]) -> Option<u64> {
-    let mut ts = [0u8; 8];
-    ts[2..].copy_from_slice(&u[..6]);
-    is_imported(u).then(|| u64::from_be_bytes(ts))
-}
-
-/// Where an imported application's row is: `(segment id, row)`, given the mask of the uuid's
-/// instant ([`instant_of`]); `None` when `u` is not a UUIDv7.
-pub(crate) fn locate(u: &[u8; 16], mask: &UuidMask) -> Option<(u64, usize)> {
-    if !is_imported(u) {
-        return None;
-    }
-    let mut low = [0u8; 8];
-    low[1..].copy_from_slice(&u[9..]);
-    let payload = u128::from(u[6] & 0x0F) << 70
-        | u128::from(u[7]) << 62
-        | u128::from(u[8] & 0x3F) << 56
-        | u128::from(u64::from_be_bytes(low));
-    let payload = payload ^ mask.0;
-    Some((
-        (payload & u128::from(MAX_ID)) as u64,
-        (payload >> 62) as usize,
-    ))
-}
-
 /// The row of `segment` that `u` names, if any (its instant must be the segment's too).
 pub(crate) fn names_row(segment: &Segment, u: &[u8; 16], mask: &UuidMask) -> Option<SegmentRow> {
     let (id, row) = locate(u, mask)?;
@@ -261,10 +187,6 @@ mod tests {
         ] {
             for i in [0, 1, 255, 256, 999] {
                 let u = s.uuid(i, &mask);
-                let parsed = uuid::Uuid::from_bytes(u);
-                assert_eq!(parsed.get_version_num(), 7);
-                assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122);
-                assert!(is_imported(&u));
                 assert_eq!(names_row(&s, &u, &mask), Some(s.rows[i]));
                 assert_eq!(locate(&u, &mask), Some((s.id, i)));
             }
@@ -280,11 +202,6 @@ mod tests {
             );
             assert_eq!(locate(uuid::Uuid::new_v4().as_bytes(), &mask), None);
         }
-        // The mask hides the counter: consecutive segments' uuids share no visible pattern.
-        let mask = UuidMask::new(0x1234_5678_9abc_def0_1234_5678);
-        let (a, b) = (uuid(1, 0, 0, &mask), uuid(2, 0, 0, &mask));
-        assert_ne!(a[9..], b[9..]);
-        assert_ne!(uuid(1, 0, 0, &mask), uuid(1, 0, 0, &UuidMask::new(0)));
     }
 
     #[test]

@@ -1,0 +1,361 @@
+//! The first backend: one sled tree in on-disk format 2 (DESIGN.md), one process.
+//!
+//! The write lock is an in-process mutex (there is no other process to catch up with), a
+//! change set is one sled `Batch`, ids come from sled's `generate_id`.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::error::Error;
+use crate::fields::ApplicationId;
+use crate::identity::{IdKind, Keys};
+
+use super::backend::{Backend, Census, ChangeSet, IdSpace, LoadedSegment, Origin, Reads, WriteTxn};
+use super::codec::{self, AppRecord, JournalRecord, JourneyRecord};
+use super::imported_uuid::{self, UuidMask};
+use super::keys::{self, AppKind, IndexEntry};
+use super::segment::{self, Segment};
+use super::{Store, StoreOptions, WriteBatch};
+
+/// Format 2 on sled.
+pub(crate) struct SledBackend {
+    store: Store,
+    keys: Arc<Keys>,
+    write: Mutex<()>,
+}
+
+impl SledBackend {
+    /// Opens the database and checks (or, when fresh, writes) its format version and the
+    /// secret's key check.
+    pub(crate) fn open(opts: &StoreOptions<'_>, keys: Arc<Keys>) -> Result<Self, Error> {
+        let store = Store::open(opts)?;
+        check_meta(&store, &keys)?;
+        Ok(SledBackend {
+            store,
+            keys,
+            write: Mutex::new(()),
+        })
+    }
+
+    fn segment(&self, id: u64) -> Result<Option<Segment>, Error> {
+        let key = segment::key(id);
+        match self.store.get(&key)? {
+            None => Ok(None),
+            Some(v) => decode_segment(&key, &v).map(Some),
+        }
+    }
+}
+
+fn decode_segment(k: &[u8], v: &[u8]) -> Result<Segment, Error> {
+    Segment::decode(k, v).map_err(|reason| Error::Corrupt {
+        record: "import segment".into(),
+        reason,
+    })
+}
+
+fn app_name(uuid: &[u8; 16]) -> String {
+    format!("application {}", ApplicationId::from_bytes(*uuid))
+}
+
+/// Checks (or, on a fresh database, writes) the format version and the secret's key check.
+fn check_meta(store: &Store, keys: &Keys) -> Result<(), Error> {
+    let format = store.get(keys::META_FORMAT)?;
+    let check = store.get(keys::META_KEYCHECK)?;
+    match (format, check) {
+        (Some(f), Some(c)) => {
+            match f.as_slice() {
+                [v] if *v == keys::FORMAT_VERSION => {}
+                [v] => {
+                    return Err(Error::UnsupportedFormat {
+                        found: *v,
+                        supported: keys::FORMAT_VERSION,
+                    })
+                }
+                other => {
+                    return Err(Error::Corrupt {
+                        record: "database metadata".into(),
+                        reason: format!("format version of {} bytes", other.len()),
+                    })
+                }
+            }
+            if c.as_slice() != keys.key_check() {
+                return Err(Error::WrongSecret);
+            }
+            Ok(())
+        }
+        (None, None) if store.is_empty() => {
+            let mut b = WriteBatch::default();
+            b.insert(keys::META_FORMAT, &[keys::FORMAT_VERSION]);
+            b.insert(keys::META_KEYCHECK, &keys.key_check());
+            store.apply(b)?;
+            store.flush()
+        }
+        _ => Err(Error::Corrupt {
+            record: "database metadata".into(),
+            reason: "format version or key check missing".into(),
+        }),
+    }
+}
+
+/// An imported row that no record supersedes, as a record.
+fn row_record(seg: &Segment, row: &segment::SegmentRow) -> AppRecord {
+    AppRecord {
+        kind: AppKind::Specific as u8,
+        journey_type: keys::jt_byte(row.journey_type),
+        operator_id: seg.operator,
+        datetime: row.datetime,
+        created_at: seg.created_at,
+        application_timestamp: None,
+        journey: None,
+        token: None,
+        deleted_at: None,
+        name_phone: row.name_phone,
+        license: None,
+        identity_key: None,
+    }
+}
+
+impl Reads for SledBackend {
+    fn app(&self, uuid: &[u8; 16]) -> Result<Option<(AppRecord, Origin)>, Error> {
+        if let Some(bytes) = self.store.get(&keys::app_key(uuid))? {
+            return Ok(Some((
+                codec::decode(&bytes, || app_name(uuid))?,
+                Origin::Record,
+            )));
+        }
+        let Some(instant) = imported_uuid::instant_of(uuid) else {
+            return Ok(None);
+        };
+        let mask = UuidMask::new(self.keys.uuid_mask(instant));
+        let Some((id, _)) = imported_uuid::locate(uuid, &mask) else {
+            return Ok(None);
+        };
+        let Some(seg) = self.segment(id)? else {
+            return Ok(None);
+        };
+        Ok(segment::names_row(&seg, uuid, &mask)
+            .map(|row| (row_record(&seg, &row), Origin::Segment)))
+    }
+
+    fn journey(&self, operator: u32, ojid: &str) -> Result<Option<JourneyRecord>, Error> {
+        match self.store.get(&keys::journey_key(operator, ojid))? {
+            None => Ok(None),
+            Some(bytes) => {
+                codec::decode(&bytes, || format!("journey of operator {operator}")).map(Some)
+            }
+        }
+    }
+
+    fn journey_exists(&self, operator: u32, ojid: &str) -> Result<bool, Error> {
+        Ok(self
+            .store
+            .get(&keys::journey_key(operator, ojid))?
+            .is_some())
+    }
+
+    fn stored_entries(&self, uuid: &[u8; 16], r: &AppRecord) -> Result<Vec<IndexEntry>, Error> {
+        let candidates = [
+            Some((IdKind::NamePhone, r.name_phone)),
+            r.license.map(|p| (IdKind::License, p)),
+            r.identity_key.map(|p| (IdKind::IdentityKey, p)),
+        ];
+        let mut out = Vec::with_capacity(3);
+        for (kind, p) in candidates.into_iter().flatten() {
+            let mut prefix = Vec::with_capacity(19);
+            prefix.extend_from_slice(&[keys::INDEX, kind as u8]);
+            prefix.extend_from_slice(&p);
+            prefix.push(r.journey_type);
+            for kv in self.store.scan_prefix(&prefix) {
+                let (k, v) = kv?;
+                if k.ends_with(uuid) {
+                    out.push(IndexEntry::decode(&k, &v).ok_or_else(|| Error::Corrupt {
+                        record: app_name(uuid),
+                        reason: "invalid index entry".into(),
+                    })?);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The write lock held, reads go straight to the database.
+struct SledTxn<'a> {
+    backend: &'a SledBackend,
+    _lock: MutexGuard<'a, ()>,
+}
+
+impl Reads for SledTxn<'_> {
+    fn app(&self, uuid: &[u8; 16]) -> Result<Option<(AppRecord, Origin)>, Error> {
+        self.backend.app(uuid)
+    }
+
+    fn journey(&self, operator: u32, ojid: &str) -> Result<Option<JourneyRecord>, Error> {
+        self.backend.journey(operator, ojid)
+    }
+
+    fn journey_exists(&self, operator: u32, ojid: &str) -> Result<bool, Error> {
+        self.backend.journey_exists(operator, ojid)
+    }
+
+    fn stored_entries(&self, uuid: &[u8; 16], r: &AppRecord) -> Result<Vec<IndexEntry>, Error> {
+        self.backend.stored_entries(uuid, r)
+    }
+}
+
+impl WriteTxn for SledTxn<'_> {
+    fn catch_up(&mut self) -> Result<Vec<super::IndexDelta>, Error> {
+        Ok(Vec::new())
+    }
+
+    fn next_id(&mut self, space: IdSpace) -> Result<u64, Error> {
+        let id = self.backend.store.generate_id()?;
+        Ok(match space {
+            // 1-based: sled hands out 0 first.
+            IdSpace::Journey => id.saturating_add(1),
+            IdSpace::Segment | IdSpace::Journal => id,
+        })
+    }
+
+    fn commit(&mut self, changes: ChangeSet) -> Result<(), Error> {
+        let mut batch = WriteBatch::default();
+        // Removals first: a key removed and written again in one change set stays written.
+        for e in &changes.index.removed {
+            batch.remove(&e.key());
+        }
+        for seg in &changes.segments {
+            if !seg.storable() {
+                return Err(Error::Corrupt {
+                    record: "import segment".into(),
+                    reason: format!("segment id {} beyond 62 bits", seg.id),
+                });
+            }
+            batch.insert(&segment::key(seg.id), &seg.encode());
+        }
+        for (uuid, r) in &changes.apps {
+            batch.insert(&keys::app_key(uuid), &codec::encode(r));
+        }
+        for e in &changes.index.added {
+            batch.insert(&e.key(), &e.value());
+        }
+        for (operator, j) in &changes.journeys {
+            batch.insert(
+                &keys::journey_key(*operator, &j.operator_journey_id),
+                &codec::encode(j),
+            );
+        }
+        for (id, r) in &changes.journal {
+            batch.insert(&keys::journal_key(id.at, id.seq), &codec::encode(r));
+        }
+        // `index.implied` is derived from the segments: nothing to store.
+        self.backend.store.apply(batch)
+    }
+}
+
+impl Backend for SledBackend {
+    fn load_changed_imports(
+        &self,
+        f: &mut dyn FnMut([u8; 16], AppRecord) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        for kv in self.store.scan_prefix(&[keys::OVERRIDE]) {
+            let (k, v) = kv?;
+            let uuid: [u8; 16] = k
+                .get(1..)
+                .and_then(|u| u.try_into().ok())
+                .filter(imported_uuid::is_imported)
+                .ok_or_else(|| Error::Corrupt {
+                    record: "imported application record".into(),
+                    reason: format!("malformed key ({} bytes)", k.len()),
+                })?;
+            let r: AppRecord = codec::decode(&v, || app_name(&uuid))?;
+            f(uuid, r)?;
+        }
+        Ok(())
+    }
+
+    fn load_segments(
+        &self,
+        f: &mut dyn FnMut(Arc<LoadedSegment>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        for kv in self.store.scan_prefix(&[keys::SEGMENT]) {
+            let (k, v) = kv?;
+            let segment = decode_segment(&k, &v)?;
+            let mask = UuidMask::of(&self.keys, segment.created_at);
+            f(Arc::new(LoadedSegment { segment, mask }))?;
+        }
+        Ok(())
+    }
+
+    fn load_entries(
+        &self,
+        f: &mut dyn FnMut(IndexEntry) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        for kv in self.store.scan_prefix(&[keys::INDEX]) {
+            let (k, v) = kv?;
+            let e = IndexEntry::decode(&k, &v).ok_or_else(|| Error::Corrupt {
+                record: "identity index entry".into(),
+                reason: format!(
+                    "malformed key ({} bytes) or value ({} bytes)",
+                    k.len(),
+                    v.len()
+                ),
+            })?;
+            f(e)?;
+        }
+        Ok(())
+    }
+
+    fn begin(&self) -> Result<Box<dyn WriteTxn + '_>, Error> {
+        Ok(Box::new(SledTxn {
+            backend: self,
+            _lock: self.write.lock().unwrap_or_else(|e| e.into_inner()),
+        }))
+    }
+
+    fn flush(&self) -> Result<(), Error> {
+        self.store.flush()
+    }
+
+    fn for_each_app(&self, f: &mut dyn FnMut(&AppRecord)) -> Result<(), Error> {
+        let mut overridden = HashSet::new();
+        for family in [keys::APP, keys::OVERRIDE] {
+            for kv in self.store.scan_prefix(&[family]) {
+                let (k, v) = kv?;
+                let r: AppRecord =
+                    codec::decode(&v, || format!("application record ({} byte key)", k.len()))?;
+                f(&r);
+                if family == keys::OVERRIDE {
+                    overridden.insert(k);
+                }
+            }
+        }
+        for kv in self.store.scan_prefix(&[keys::SEGMENT]) {
+            let (k, v) = kv?;
+            let seg = decode_segment(&k, &v)?;
+            let mask = UuidMask::of(&self.keys, seg.created_at);
+            for (i, row) in seg.rows.iter().enumerate() {
+                if !overridden.contains(&keys::app_key(&seg.uuid(i, &mask))[..]) {
+                    f(&row_record(&seg, row));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn journal(&self) -> Result<Vec<JournalRecord>, Error> {
+        let mut out = Vec::new();
+        for kv in self.store.scan_prefix(&[keys::JOURNAL]) {
+            let (_, v) = kv?;
+            out.push(codec::decode(&v, || "error journal entry".into())?);
+        }
+        Ok(out)
+    }
+
+    fn census(&self) -> Result<Census, Error> {
+        Ok(Census {
+            journeys: self.store.scan_prefix(&[keys::JOURNEY]).count() as u64,
+            journal: self.store.scan_prefix(&[keys::JOURNAL]).count() as u64,
+            size_on_disk: self.store.size_on_disk()?,
+        })
+    }
+}
