@@ -72,7 +72,9 @@ pub(super) fn sync_once(inner: &Inner, client: &mut Client) -> Result<(), Error>
             .read_only(true)
             .start()?;
         let (head, chain, epoch) = read_meta(&mut tx)?;
-        let outcome = catch_up(&mut tx, &mut sync, &*inner.replica, head, &chain, epoch)?;
+        let replica = &*inner.replica;
+        let mut apply = |seq: u64, delta: &[u8]| replica.apply(seq, delta);
+        let outcome = catch_up(&mut tx, &mut sync, &mut apply, head, &chain, epoch)?;
         tx.commit()?;
         outcome.err()
     };

@@ -174,7 +174,7 @@ mod tests {
     }
 
     fn put_through(s: &PgStore) {
-        s.write(crate::Durability::Immediate, 0, |_| {
+        s.write(crate::Durability::Immediate, |_| {
             let mut cs = crate::store::postgres::ChangeSet::default();
             cs.put(b"\x02new", b"r");
             Ok(crate::store::postgres::Decision::Commit(cs, ()))

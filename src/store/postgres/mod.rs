@@ -81,8 +81,10 @@ pub(crate) trait Replica: Send + Sync {
         &self,
         rows: &mut dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), Error>>,
     ) -> Result<(), Error>;
-    /// Applies the committed change `seq` (each sequence number once, in order).
-    fn apply(&self, seq: u64, change: &ChangeSet) -> Result<(), Error>;
+    /// Applies the committed change `seq`, as its writer logged it (each sequence number once,
+    /// in order). Changes this instance commits through [`PgTxn`] are not passed here: their
+    /// writer mirrors them itself.
+    fn apply(&self, seq: u64, delta: &[u8]) -> Result<(), Error>;
 }
 
 /// How a PostgreSQL store behaves; defaults as SPEC §11.5 and the design note say.
@@ -128,6 +130,9 @@ pub(crate) enum Divergence {
     /// The registry was given a new epoch (an operator's restore or failover procedure).
     NewEpoch,
 }
+
+/// Where caught-up changes go: `(seq, delta)` in order.
+pub(crate) type ApplyFn<'a> = &'a mut dyn FnMut(u64, &[u8]) -> Result<(), Error>;
 
 /// Key/value pairs in key order.
 pub(crate) type KeyValues = Vec<(Vec<u8>, Vec<u8>)>;
@@ -378,6 +383,11 @@ impl Inner {
     /// Reloads the replica from one REPEATABLE READ snapshot and restarts the log from its head.
     fn reload(&self, client: &mut Client) -> Result<(), Error> {
         let mut sync = lock(&self.sync);
+        self.reload_locked(client, &mut sync)
+    }
+
+    /// [`Inner::reload`] with the sync state already held.
+    fn reload_locked(&self, client: &mut Client, sync: &mut SyncState) -> Result<(), Error> {
         let mut tx = client
             .build_transaction()
             .isolation_level(postgres::IsolationLevel::RepeatableRead)
@@ -444,7 +454,7 @@ fn chain_of(v: &[u8]) -> Result<[u8; 32], Error> {
 fn catch_up(
     c: &mut impl GenericClient,
     sync: &mut SyncState,
-    replica: &dyn Replica,
+    apply: ApplyFn<'_>,
     head: u64,
     chain_at_head: &[u8; 32],
     epoch: i64,
@@ -498,8 +508,7 @@ fn catch_up(
                 "its chain does not follow from the previous one",
             ));
         }
-        let cs = ChangeSet::decode(delta).map_err(|reason| corrupt(record(), reason))?;
-        replica.apply(seq, &cs)?;
+        apply(seq, delta)?;
         sync.applied = seq;
         sync.chain = chain;
     }

@@ -53,7 +53,11 @@ impl Replica for MapReplica {
         Ok(())
     }
 
-    fn apply(&self, seq: u64, change: &ChangeSet) -> Result<(), Error> {
+    fn apply(&self, seq: u64, delta: &[u8]) -> Result<(), Error> {
+        let change = ChangeSet::decode(delta).map_err(|reason| Error::Corrupt {
+            record: format!("change {seq}"),
+            reason,
+        })?;
         let last = self.last_seq.swap(seq, Ordering::SeqCst);
         if last != u64::MAX && seq != last + 1 {
             self.out_of_order.fetch_add(1, Ordering::SeqCst);
@@ -95,7 +99,7 @@ pub(super) fn open(db: &str, opts: PgOptions) -> (PgStore, Arc<MapReplica>) {
 
 /// Writes `key` unless the replica has it: `true` when this call wrote it.
 pub(super) fn insert_once(s: &PgStore, r: &MapReplica, key: &[u8], pause: Duration) -> bool {
-    s.write(Durability::Immediate, 0, |_| {
+    s.write(Durability::Immediate, |_| {
         if r.has(key) {
             return Ok(Decision::Refuse(false));
         }
@@ -108,7 +112,7 @@ pub(super) fn insert_once(s: &PgStore, r: &MapReplica, key: &[u8], pause: Durati
 }
 
 fn put(s: &PgStore, key: &[u8]) {
-    s.write(Durability::Immediate, 0, |_| {
+    s.write(Durability::Immediate, |_| {
         let mut cs = ChangeSet::default();
         cs.put(key, b"v");
         Ok(Decision::Commit(cs, ()))
@@ -135,12 +139,15 @@ fn schema_is_created_reopened_and_checked() {
     };
     let (s, _) = open(&db, quiet());
     let first = s
-        .write(Durability::Immediate, 3, |lease| {
+        .write(Durability::Immediate, |txn| {
+            let first = txn.next_id()?;
+            txn.next_id()?;
+            txn.next_id()?;
             let mut cs = ChangeSet::default();
             cs.put(b"\x02app", b"record");
             cs.put(b"\x01gone", b"x");
             cs.remove(b"\x01gone");
-            Ok(Decision::Commit(cs, lease.first_id))
+            Ok(Decision::Commit(cs, first))
         })
         .unwrap();
     assert_eq!(first, 1);
@@ -408,8 +415,7 @@ fn durability_sets_synchronous_commit_per_transaction() {
         (Durability::Buffered, "off"),
         (Durability::Immediate, "on"),
     ] {
-        a.write(durability, 0, |_| Ok(Decision::Refuse(())))
-            .unwrap();
+        a.write(durability, |_| Ok(Decision::Refuse(()))).unwrap();
         assert_eq!(a.seen_synchronous_commit(), want, "{durability:?}");
     }
 }
@@ -421,7 +427,7 @@ fn a_commit_whose_answer_was_lost_is_taken_from_the_log() {
     };
     let (a, ra) = open(&db, quiet());
     a.lose_next_commit_answer();
-    let lost = a.write(Durability::Immediate, 0, |_| {
+    let lost = a.write(Durability::Immediate, |_| {
         let mut cs = ChangeSet::default();
         cs.put(b"\x01k", b"v");
         Ok(Decision::Commit(cs, ()))
