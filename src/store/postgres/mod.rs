@@ -11,6 +11,7 @@
 //! The `postgres` client is synchronous (it runs a private tokio runtime per connection):
 //! calling it from inside a tokio worker thread panics, so async callers use `spawn_blocking`.
 
+pub(crate) mod backend;
 mod change;
 mod listen;
 pub(crate) mod migrate;
@@ -147,7 +148,7 @@ struct SyncState {
 /// A registry on PostgreSQL, shared with every other instance opened on it.
 pub(crate) struct PgStore {
     inner: Arc<Inner>,
-    listener: Option<JoinHandle<()>>,
+    listener: Mutex<Option<JoinHandle<()>>>,
 }
 
 struct Inner {
@@ -214,18 +215,71 @@ impl PgStore {
         schema::ensure(&mut client, keys)?;
         inner.reload(&mut client)?;
         *lock(&inner.writer) = Some(client);
-        let listener = if inner.opts.listener {
-            let l = Arc::clone(&inner);
-            Some(
+        let store = PgStore {
+            inner,
+            listener: Mutex::new(None),
+        };
+        if store.inner.opts.listener {
+            store.follow()?;
+        }
+        Ok(store)
+    }
+
+    /// Starts the listener (once): from now on changes committed elsewhere reach the replica.
+    /// Opening with `listener: false` then calling this lets a caller build its index from the
+    /// snapshot before the first change arrives.
+    pub(crate) fn follow(&self) -> Result<(), Error> {
+        let mut slot = lock(&self.listener);
+        if slot.is_none() {
+            let l = Arc::clone(&self.inner);
+            *slot = Some(
                 std::thread::Builder::new()
                     .name("cee-pg-listener".into())
                     .spawn(move || listen::run(&l))
                     .map_err(|e| Error::Storage(StorageError(Box::new(e))))?,
-            )
-        } else {
-            None
-        };
-        Ok(PgStore { inner, listener })
+            );
+        }
+        Ok(())
+    }
+
+    /// How many keys start with `prefix`.
+    pub(crate) fn count_prefix(&self, prefix: &[u8]) -> Result<u64, Error> {
+        let hi = prefix_end(prefix);
+        self.inner.with_reader(|c| {
+            let n: i64 = c
+                .query_one(
+                    "SELECT count(*) FROM cee_kv WHERE k >= $1 AND ($2::bytea IS NULL OR k < $2)",
+                    &[&prefix, &hi],
+                )?
+                .get(0);
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    /// Bytes used by the registry's tables (with their indexes and TOAST).
+    pub(crate) fn size_on_disk(&self) -> Result<u64, Error> {
+        self.inner.with_reader(|c| {
+            let n: i64 = c
+                .query_one(
+                    "SELECT (pg_total_relation_size('cee_kv') + pg_total_relation_size('cee_change')
+                            + pg_total_relation_size('cee_meta'))::bigint",
+                    &[],
+                )?
+                .get(0);
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    /// Makes every commit so far durable, also those made with `synchronous_commit = off`:
+    /// a transaction with an id committed synchronously flushes the WAL up to its commit
+    /// record, and the WAL is one sequence.
+    pub(crate) fn flush(&self) -> Result<(), Error> {
+        self.inner.with_reader(|c| {
+            c.batch_execute(
+                "BEGIN; SET LOCAL synchronous_commit = on; SELECT txid_current(); COMMIT",
+            )?;
+            Ok(())
+        })
     }
 
     /// The value under `key`, read from the registry (authoritative, not the replica).
@@ -329,7 +383,7 @@ impl Drop for PgStore {
     fn drop(&mut self) {
         self.inner.stop.store(true, Ordering::Release);
         // The listener notices within one poll tick; joining would make every drop wait for it.
-        drop(self.listener.take());
+        drop(lock(&self.listener).take());
     }
 }
 
