@@ -18,7 +18,13 @@ use crate::error::Error;
 pub(super) fn run(inner: &Inner) {
     while !inner.stop.load(Ordering::Acquire) {
         let mut client = match inner.connect().and_then(|mut c| {
-            c.batch_execute("LISTEN cee_change")?;
+            // Engines without LISTEN (CockroachDB) refuse it: the poll alone keeps the bound.
+            if let Err(e) = c.batch_execute("LISTEN cee_change") {
+                if e.code().is_none() {
+                    return Err(e.into());
+                }
+                tracing::warn!(error = %e, "LISTEN refused: following by polling only");
+            }
             let pid: i32 = c.query_one("SELECT pg_backend_pid()", &[])?.get(0);
             inner.listener_pid.store(pid, Ordering::Release);
             Ok(c)
