@@ -24,7 +24,7 @@ pub(super) struct MapReplica {
 }
 
 impl MapReplica {
-    fn has(&self, k: &[u8]) -> bool {
+    pub(super) fn has(&self, k: &[u8]) -> bool {
         self.map.lock().unwrap().contains_key(k)
     }
 
