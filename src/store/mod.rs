@@ -2,12 +2,14 @@
 //! never the rules.
 
 pub(crate) mod codec;
+mod durable;
 #[cfg(test)]
 mod golden;
 pub(crate) mod keys;
 pub(crate) mod segment;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::error::{Error, StorageError};
 
@@ -50,6 +52,7 @@ pub(crate) struct StoreOptions<'a> {
 #[derive(Clone)]
 pub(crate) struct Store {
     db: sled::Db,
+    sync: Arc<durable::Syncer>,
 }
 
 impl Store {
@@ -67,7 +70,10 @@ impl Store {
         let mut attempts = 0;
         loop {
             match cfg.open() {
-                Ok(db) => return Ok(Store { db }),
+                Ok(db) => {
+                    let sync = Arc::new(durable::Syncer::open(opts.path)?);
+                    return Ok(Store { db, sync });
+                }
                 Err(sled::Error::Io(e))
                     if attempts < 50 && e.to_string().contains("acquire lock") =>
                 {
@@ -91,10 +97,10 @@ impl Store {
         Ok(())
     }
 
-    /// Makes everything applied so far durable.
+    /// Makes everything applied so far durable: on stable storage, `fsync`ed, one sync shared
+    /// by concurrent callers (`durable.rs`).
     pub(crate) fn flush(&self) -> Result<(), Error> {
-        self.db.flush()?;
-        Ok(())
+        self.sync.commit(&self.db)
     }
 
     /// A unique id, never handed out twice, also across restarts.

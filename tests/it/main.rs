@@ -12,5 +12,7 @@ mod engine_register;
 mod engine_rules;
 mod fields;
 mod format;
+mod lazyfs;
 mod model;
+mod powerloss;
 mod stress;
