@@ -78,9 +78,11 @@ impl Syncer {
                     .and_then(|f| f.sync_all())
                     .map_err(storage)?;
                 files.sync().map_err(storage)?;
-                if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    sync_dir(parent).map_err(storage)?;
-                }
+                let parent = match dir.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p,
+                    _ => Path::new("."),
+                };
+                sync_dir(parent).map_err(storage)?;
                 Some(Mutex::new(files))
             }
         };
@@ -89,6 +91,11 @@ impl Syncer {
             rounds: Mutex::new(Rounds::default()),
             done: Condvar::new(),
         })
+    }
+
+    /// The database directory (`None`: temporary).
+    pub(crate) fn dir(&self) -> Option<PathBuf> {
+        self.files.as_ref().map(|f| lock(f).dir.clone())
     }
 
     /// Returns once everything applied to `db` before the call is on stable storage. Writers

@@ -1,6 +1,7 @@
 //! Storage on sled: the only module that says `sled::`. It knows bytes, keys and records,
 //! never the rules.
 
+mod backup;
 pub(crate) mod codec;
 mod durable;
 #[cfg(test)]
@@ -101,6 +102,21 @@ impl Store {
     /// by concurrent callers (`durable.rs`).
     pub(crate) fn flush(&self) -> Result<(), Error> {
         self.sync.commit(&self.db)
+    }
+
+    /// Syncs, then copies the database to the new directory `dest` (`backup.rs`); the caller
+    /// keeps writes out until it returns.
+    pub(crate) fn backup(&self, dest: &Path) -> Result<(), Error> {
+        self.flush()?;
+        let Some(dir) = self.sync.dir() else {
+            return Err(Error::Config(
+                "a temporary registry has no files to back up".into(),
+            ));
+        };
+        backup::copy_quiescent(&dir, dest).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => Error::Config(e.to_string()),
+            _ => Error::Storage(StorageError(Box::new(e))),
+        })
     }
 
     /// A unique id, never handed out twice, also across restarts.

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "api")]
 mod api;
+mod backup;
 mod common;
 mod corruption;
 mod crash;
