@@ -12,6 +12,7 @@ use cee_eligibility::clock::ManualClock;
 use cee_eligibility::{Config, Engine, Operator, Siret, Timestamp};
 use clap::{Parser, Subcommand};
 
+mod backup;
 mod demo;
 mod import;
 mod ops;
@@ -66,6 +67,9 @@ enum Command {
     /// Serves the JSON façade of the public registry over HTTP (bearer tokens mapped to
     /// operators by --tokens). Needs the `api` façade of cee-eligibility.
     Serve(serve::Args),
+    /// Copies the registry to the new directory DEST, consistent at one instant (restore =
+    /// open the copy with the same secret).
+    Backup(backup::Args),
     /// Prints the SHA-256 (hex) of a token read on standard input, surrounding whitespace and
     /// newline ignored (for the `serve --tokens` file).
     TokenHash,
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Command::Register(args) => ops::register(&args),
         Command::Stats(args) => ops::stats(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Backup(args) => backup::run(&args),
         Command::TokenHash => token_hash(),
     };
     match result {
