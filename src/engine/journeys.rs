@@ -234,7 +234,8 @@ impl Inner {
     /// SPEC §4 journey eligibility (short).
     pub(crate) fn journey_eligibility(&self, j: &JourneyRecord) -> Result<(), NotEligible> {
         let class = class_from_byte(j.operator_class).ok_or(NotEligible::Class)?;
-        let start_at = Timestamp::from_millis(j.start.datetime).ok_or(NotEligible::Period)?;
+        let start_at =
+            Timestamp::from_millis(j.start.datetime).ok_or_else(|| self.policy.period())?;
         fn place(p: &PointRecord) -> Place<'_> {
             Place {
                 geo_code: p.geo_code.as_deref(),

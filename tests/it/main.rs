@@ -13,4 +13,5 @@ mod engine_rules;
 mod fields;
 mod format;
 mod model;
+mod policy;
 mod stress;

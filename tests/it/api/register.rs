@@ -118,7 +118,15 @@ fn date_rules_of_spec_9() {
         "2024-12-31T23:00:00Z",
     ] {
         let r = fx.call("POST", REGISTER, &long(d, &person(5)));
-        assert_eq!(invalid(&r), DateRule::OutsidePeriod.to_string(), "{d}");
+        assert_eq!(
+            invalid(&r),
+            DateRule::OutsidePeriod {
+                start: "2023-01-01T00:00:00+01:00".parse().unwrap(),
+                end: "2025-01-01T00:00:00+01:00".parse().unwrap(),
+            }
+            .to_string(),
+            "{d}"
+        );
     }
     register(
         &fx,
@@ -152,13 +160,15 @@ fn short_journey_eligibility_is_404() {
         &same,
         "2024-12-31T23:00:00Z",
         404,
-        "journey starts outside the operation period",
+        "journey starts outside the operation period \
+         2022-12-31T23:00:00.000Z .. 2024-12-31T23:00:00.000Z",
     );
     check(
         &same,
         "2022-12-31T22:59:59.999Z",
         404,
-        "journey starts outside the operation period",
+        "journey starts outside the operation period \
+         2022-12-31T23:00:00.000Z .. 2024-12-31T23:00:00.000Z",
     );
     check(&|j| j["distance"] = json!(80000), start_date, 201, "80 km");
     check(
