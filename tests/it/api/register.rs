@@ -248,19 +248,26 @@ fn conflicts_are_plain_objects() {
     let b = register(&fx, &fx.op, &long("2024-04-01T00:00:00Z", &p), 409);
     assert_eq!(
         b,
-        json!({"uuid": first["uuid"], "datetime": "2024-03-01T00:00:00.000Z"})
+        json!({"uuid": first["uuid"], "datetime": "2024-03-01T00:00:00.000Z",
+               "reason": "already_benefited"})
     );
     let b = register(&fx, &fx.op2, &long("2024-04-01T00:00:00Z", &p), 409);
-    assert_eq!(b, json!({"datetime": "2024-03-01T00:00:00.000Z"}));
+    assert_eq!(
+        b,
+        json!({"datetime": "2024-03-01T00:00:00.000Z", "reason": "already_benefited"})
+    );
 
     // Short: the same beneficiary on another journey, and another beneficiary on a taken one.
     let q = person(2);
     fx.journey(&journey("j1", "2024-05-01T08:00:00Z", &q));
     fx.journey(&journey("j2", "2024-05-02T08:00:00Z", &q));
     let s = register(&fx, &fx.op, &short("j1", &q), 201);
-    let expected = json!({"uuid": s["uuid"], "datetime": "2024-05-01T08:30:00.000Z",
-                          "journey_id": s["journey_id"], "status": "pending"});
+    let mut expected = json!({"uuid": s["uuid"], "datetime": "2024-05-01T08:30:00.000Z",
+                          "journey_id": s["journey_id"], "status": "pending",
+                          "reason": "already_benefited"});
     assert_eq!(register(&fx, &fx.op, &short("j2", &q), 409), expected);
+    // SPEC §11.3: a journey taken by another beneficiary says so.
+    expected["reason"] = json!("journey_taken");
     assert_eq!(
         register(&fx, &fx.op, &short("j1", &person(3)), 409),
         expected
@@ -268,7 +275,10 @@ fn conflicts_are_plain_objects() {
     let j = journey("j1", "2024-05-03T08:00:00Z", &q);
     assert_eq!(fx.call_as(&fx.op2, "POST", "/journeys", &j).status, 201);
     let b = register(&fx, &fx.op2, &short("j1", &q), 409);
-    assert_eq!(b, json!({"datetime": "2024-05-01T08:30:00.000Z"}));
+    assert_eq!(
+        b,
+        json!({"datetime": "2024-05-01T08:30:00.000Z", "reason": "already_benefited"})
+    );
 }
 
 #[test]
