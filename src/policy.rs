@@ -17,7 +17,43 @@ pub struct TypePolicy {
     pub specific_after: Timestamp,
 }
 
-/// The rules, all configurable. [`Policy::default`] holds the public registry's last values.
+/// The rules, all configurable. [`Policy::default`] holds the public registry's last values,
+/// whose operation period ended on 2025-01-01: a deployment sets the period in force.
+///
+/// ```
+/// use std::time::Duration;
+/// use cee_eligibility::clock::ManualClock;
+/// use cee_eligibility::{Config, Engine, Operator, Policy, RegisterKind, RegisterOutcome, RegisterRequest};
+///
+/// let mut policy = Policy::default();
+/// policy.start_date = "2026-01-01T00:00:00+01:00".parse()?;
+/// policy.end_date = "2027-01-01T00:00:00+01:00".parse()?;
+/// policy.registration_delay = Duration::from_secs(7 * 86_400);
+///
+/// // The same policy as a document (TOML or JSON; durations in whole days, missing fields
+/// // keep their defaults).
+/// let from_json: Policy = serde_json::from_str(
+///     r#"{"start_date": "2026-01-01T00:00:00+01:00", "end_date": "2027-01-01T00:00:00+01:00",
+///         "registration_delay": 7}"#,
+/// )?;
+/// assert_eq!(from_json, policy);
+///
+/// let now = ManualClock::new("2026-12-02T12:00:00Z".parse()?);
+/// let engine = Engine::open(Config::temporary().clock(now).policy(policy))?;
+/// let op = Operator::new(1, "89248032800012".parse()?);
+/// let request = RegisterRequest {
+///     kind: RegisterKind::Long {
+///         phone_trunc: "+336273488".parse()?,
+///         datetime: "2026-06-01T08:00:00+02:00".parse()?, // refused under the default policy
+///     },
+///     last_name_trunc: "ABC".parse()?,
+///     driving_license: "051227308989".parse()?,
+///     identity_key: "a".repeat(64).parse()?,
+///     application_timestamp: "2026-06-02T00:00:00Z".parse()?,
+/// };
+/// assert!(matches!(engine.register(&op, &request)?, RegisterOutcome::Registered(_)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Policy {
