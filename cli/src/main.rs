@@ -16,6 +16,7 @@ mod backup;
 mod demo;
 mod import;
 mod ops;
+mod policy_args;
 mod secret;
 mod serve;
 
@@ -107,8 +108,9 @@ struct DbArgs {
     /// environment variable). Never pass the secret itself as an argument.
     #[arg(long, value_name = "PATH")]
     secret_file: Option<PathBuf>,
-    /// Pretend the current time is DATETIME (RFC 3339; for replays and tests). The default
-    /// policy's operation period is 2023-01-01 .. 2025-01-01 (Paris time).
+    /// Pretend the current time is DATETIME (RFC 3339; for replays and tests). The operation
+    /// period in force is set with --start-date / --end-date / --policy (the default one,
+    /// 2023-01-01 .. 2025-01-01 Paris time, is over).
     #[arg(long, value_name = "DATETIME")]
     now: Option<Timestamp>,
 }

@@ -15,5 +15,6 @@ mod fields;
 mod format;
 mod lazyfs;
 mod model;
+mod policy;
 mod powerloss;
 mod stress;
