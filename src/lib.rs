@@ -23,6 +23,11 @@
 //! (pseudonyms), `store` (sled, keys, record codec), `index` (the in-memory read path),
 //! `engine` (operations), [`api`] (the JSON façade), [`token`], [`clock`].
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "api"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 #[cfg(feature = "api")]
 pub mod api;
 pub mod clock;

@@ -17,7 +17,43 @@ pub struct TypePolicy {
     pub specific_after: Timestamp,
 }
 
-/// The rules, all configurable. [`Policy::default`] holds the public registry's last values.
+/// The rules, all configurable. [`Policy::default`] holds the public registry's last values,
+/// whose operation period ended on 2025-01-01: a deployment sets the period in force.
+///
+/// ```
+/// use std::time::Duration;
+/// use cee_eligibility::clock::ManualClock;
+/// use cee_eligibility::{Config, Engine, Operator, Policy, RegisterKind, RegisterOutcome, RegisterRequest};
+///
+/// let mut policy = Policy::default();
+/// policy.start_date = "2026-01-01T00:00:00+01:00".parse()?;
+/// policy.end_date = "2027-01-01T00:00:00+01:00".parse()?;
+/// policy.registration_delay = Duration::from_secs(7 * 86_400);
+///
+/// // The same policy as a document (TOML or JSON; durations in whole days, missing fields
+/// // keep their defaults).
+/// let from_json: Policy = serde_json::from_str(
+///     r#"{"start_date": "2026-01-01T00:00:00+01:00", "end_date": "2027-01-01T00:00:00+01:00",
+///         "registration_delay": 7}"#,
+/// )?;
+/// assert_eq!(from_json, policy);
+///
+/// let now = ManualClock::new("2026-12-02T12:00:00Z".parse()?);
+/// let engine = Engine::open(Config::temporary().clock(now).policy(policy))?;
+/// let op = Operator::new(1, "89248032800012".parse()?);
+/// let request = RegisterRequest {
+///     kind: RegisterKind::Long {
+///         phone_trunc: "+336273488".parse()?,
+///         datetime: "2026-06-01T08:00:00+02:00".parse()?, // refused under the default policy
+///     },
+///     last_name_trunc: "ABC".parse()?,
+///     driving_license: "051227308989".parse()?,
+///     identity_key: "a".repeat(64).parse()?,
+///     application_timestamp: "2026-06-02T00:00:00Z".parse()?,
+/// };
+/// assert!(matches!(engine.register(&op, &request)?, RegisterOutcome::Registered(_)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Policy {
@@ -90,20 +126,28 @@ pub enum NotEligible {
     Class,
     /// Longer than the maximum distance.
     Distance,
-    /// It starts outside the operation period.
-    Period,
+    /// It starts outside the operation period `start .. end` (`start` inclusive).
+    Period {
+        /// The period's start (`Policy::start_date`).
+        start: Timestamp,
+        /// The period's end (`Policy::end_date`).
+        end: Timestamp,
+    },
     /// Neither its start nor its end is in France.
     Abroad,
 }
 
 impl std::fmt::Display for NotEligible {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            NotEligible::Class => "operator class is not eligible",
-            NotEligible::Distance => "journey is too long",
-            NotEligible::Period => "journey starts outside the operation period",
-            NotEligible::Abroad => "journey neither starts nor ends in France",
-        })
+        match self {
+            NotEligible::Class => f.write_str("operator class is not eligible"),
+            NotEligible::Distance => f.write_str("journey is too long"),
+            NotEligible::Period { start, end } => write!(
+                f,
+                "journey starts outside the operation period {start} .. {end}"
+            ),
+            NotEligible::Abroad => f.write_str("journey neither starts nor ends in France"),
+        }
     }
 }
 
@@ -242,12 +286,20 @@ impl Policy {
             return Err(NotEligible::Distance);
         }
         if !(self.start_date <= start_at && start_at < self.end_date) {
-            return Err(NotEligible::Period);
+            return Err(self.period());
         }
         if !(start.in_france() || end.in_france()) {
             return Err(NotEligible::Abroad);
         }
         Ok(())
+    }
+
+    /// [`NotEligible::Period`] with this policy's period.
+    pub(crate) fn period(&self) -> NotEligible {
+        NotEligible::Period {
+            start: self.start_date,
+            end: self.end_date,
+        }
     }
 
     /// Long: the payment date must fall strictly inside the operation period.
@@ -261,6 +313,201 @@ impl Policy {
             < now
                 .as_millis()
                 .saturating_sub(delay_ms(self.registration_delay))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// serde: the policy as a TOML / JSON document (SPEC §11.1)
+// ---------------------------------------------------------------------------------------------
+
+/// Seconds in a day: durations are written in whole days.
+const DAY_SECS: u64 = 86_400;
+
+/// A timestamp written as RFC 3339 text, or as a TOML datetime (which `toml` hands to serde as
+/// a one-entry map holding the text).
+#[derive(Clone, Copy)]
+struct TextTimestamp(Timestamp);
+
+impl<'de> serde::Deserialize<'de> for TextTimestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = TextTimestamp;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an rfc 3339 date-time with a time zone offset")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TextTimestamp, E> {
+                v.parse::<Timestamp>()
+                    .map(TextTimestamp)
+                    .map_err(|e| E::custom(e.expected()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TextTimestamp, A::Error> {
+                use serde::de::Error;
+                let Some((_, text)) = map.next_entry::<String, String>()? else {
+                    return Err(A::Error::custom("expected a date-time"));
+                };
+                if map.next_key::<String>()?.is_some() {
+                    return Err(A::Error::custom("expected a date-time"));
+                }
+                self.visit_str(&text)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// [`TypePolicy`] as written; a missing field keeps the default of its journey type.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TypePolicyDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    standardized_window_years: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    specific_window_years: Option<u32>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_ts"
+    )]
+    specific_after: Option<TextTimestamp>,
+}
+
+/// [`Policy`] as written; a missing field keeps its default.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PolicyDoc {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_ts"
+    )]
+    start_date: Option<TextTimestamp>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_ts"
+    )]
+    end_date: Option<TextTimestamp>,
+    /// Whole days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    registration_delay: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    short_max_distance: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    short_class: Option<OperatorClass>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    short: Option<TypePolicyDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    long: Option<TypePolicyDoc>,
+}
+
+fn ser_ts<S: serde::Serializer>(t: &Option<TextTimestamp>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.collect_str(&t.0),
+        None => s.serialize_none(),
+    }
+}
+
+impl TypePolicyDoc {
+    fn of(p: &TypePolicy) -> Self {
+        TypePolicyDoc {
+            standardized_window_years: Some(p.standardized_window_years),
+            specific_window_years: Some(p.specific_window_years),
+            specific_after: Some(TextTimestamp(p.specific_after)),
+        }
+    }
+
+    fn apply(self, p: &mut TypePolicy) {
+        if let Some(v) = self.standardized_window_years {
+            p.standardized_window_years = v;
+        }
+        if let Some(v) = self.specific_window_years {
+            p.specific_window_years = v;
+        }
+        if let Some(v) = self.specific_after {
+            p.specific_after = v.0;
+        }
+    }
+}
+
+impl Policy {
+    /// The delay in whole days, if it is a whole number of days.
+    fn delay_days(&self) -> Option<u64> {
+        let d = self.registration_delay;
+        (d.subsec_nanos() == 0 && d.as_secs().is_multiple_of(DAY_SECS))
+            .then_some(d.as_secs() / DAY_SECS)
+    }
+
+    /// What a policy document must hold: `start_date < end_date` (as `Engine::open` checks).
+    fn check_document(&self) -> Result<(), String> {
+        if self.start_date >= self.end_date {
+            return Err("/end_date: must be after start_date".into());
+        }
+        Ok(())
+    }
+}
+
+/// Serializes every field, durations in whole days (`registration_delay = 7`).
+///
+/// # Errors
+/// A `registration_delay` that is not a whole number of days cannot be written.
+impl serde::Serialize for Policy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error;
+        let days = self
+            .delay_days()
+            .ok_or_else(|| S::Error::custom("registration_delay must be a whole number of days"))?;
+        PolicyDoc {
+            start_date: Some(TextTimestamp(self.start_date)),
+            end_date: Some(TextTimestamp(self.end_date)),
+            registration_delay: Some(days),
+            short_max_distance: Some(self.short_max_distance),
+            short_class: Some(self.short_class),
+            short: Some(TypePolicyDoc::of(&self.short)),
+            long: Some(TypePolicyDoc::of(&self.long)),
+        }
+        .serialize(s)
+    }
+}
+
+/// Reads a policy document: every field optional (a missing one keeps its
+/// [`Policy::default`] value), unknown fields refused, dates RFC 3339 text with an offset
+/// (or TOML datetimes with an offset), `registration_delay` in whole days, and
+/// `start_date < end_date`.
+impl<'de> serde::Deserialize<'de> for Policy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let doc = PolicyDoc::deserialize(d)?;
+        let mut p = Policy::default();
+        if let Some(v) = doc.start_date {
+            p.start_date = v.0;
+        }
+        if let Some(v) = doc.end_date {
+            p.end_date = v.0;
+        }
+        if let Some(days) = doc.registration_delay {
+            let secs = days
+                .checked_mul(DAY_SECS)
+                .ok_or_else(|| D::Error::custom("/registration_delay: too many days"))?;
+            p.registration_delay = Duration::from_secs(secs);
+        }
+        if let Some(v) = doc.short_max_distance {
+            p.short_max_distance = v;
+        }
+        if let Some(v) = doc.short_class {
+            p.short_class = v;
+        }
+        if let Some(t) = doc.short {
+            t.apply(&mut p.short);
+        }
+        if let Some(t) = doc.long {
+            t.apply(&mut p.long);
+        }
+        p.check_document().map_err(D::Error::custom)?;
+        Ok(p)
     }
 }
 
@@ -353,6 +600,60 @@ mod tests {
         assert_eq!(th.specific_min, t("2019-12-31T23:00:00Z").as_millis());
         let th = p.thresholds(JourneyType::Short, t("2024-06-02T00:00:00Z"));
         assert_eq!(th.specific_min, t("2021-06-02T00:00:00Z").as_millis());
+    }
+
+    #[test]
+    fn serde_round_trip_and_partial_documents() {
+        let p = Policy::default();
+        let json = serde_json::to_value(&p).unwrap_or_default();
+        assert_eq!(json["registration_delay"], 7);
+        assert_eq!(json["end_date"], "2024-12-31T23:00:00.000Z");
+        assert_eq!(json["short"]["standardized_window_years"], 5);
+        let back: Policy = serde_json::from_value(json).unwrap_or_default();
+        assert_eq!(back, p);
+
+        let partial: Policy = serde_json::from_str(
+            r#"{"end_date": "2027-01-01T00:00:00+01:00", "registration_delay": 3,
+                "long": {"standardized_window_years": 10}}"#,
+        )
+        .unwrap_or_default();
+        assert_eq!(partial.end_date, t("2027-01-01T00:00:00+01:00"));
+        assert_eq!(partial.registration_delay, Duration::from_secs(3 * 86_400));
+        assert_eq!(partial.long.standardized_window_years, 10);
+        assert_eq!(
+            partial.long.specific_window_years, 10,
+            "kept: the long default"
+        );
+        assert_eq!(partial.start_date, p.start_date);
+
+        for (bad, why) in [
+            (r#"{"end_dat": "2027-01-01T00:00:00Z"}"#, "unknown field"),
+            (r#"{"end_date": "2027-01-01T00:00:00"}"#, "time zone offset"),
+            (
+                r#"{"end_date": "2022-01-01T00:00:00Z"}"#,
+                "/end_date: must be after start_date",
+            ),
+            (r#"{"registration_delay": -1}"#, "invalid value"),
+            (
+                r#"{"registration_delay": 18446744073709551}"#,
+                "/registration_delay",
+            ),
+            (r#"{"short": {"x": 1}}"#, "unknown field"),
+        ] {
+            let err = serde_json::from_str::<Policy>(bad)
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            assert!(
+                err.as_ref().is_err_and(|e| e.contains(why)),
+                "{bad}: {err:?}"
+            );
+        }
+
+        let odd = Policy {
+            registration_delay: Duration::from_secs(3600),
+            ..Policy::default()
+        };
+        assert!(serde_json::to_string(&odd).is_err(), "not whole days");
     }
 
     #[test]

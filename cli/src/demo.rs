@@ -607,7 +607,7 @@ impl Tour<'_> {
         self.say(
             matches!(
                 &out,
-                RegisterOutcome::Refused(Refusal::Date(DateRule::TooRecent))
+                RegisterOutcome::Refused(Refusal::Date(DateRule::TooRecent { .. }))
             ),
             "register short",
             &register_answer(&out),

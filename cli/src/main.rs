@@ -12,9 +12,11 @@ use cee_eligibility::clock::ManualClock;
 use cee_eligibility::{Config, Engine, Operator, Siret, Timestamp};
 use clap::{Parser, Subcommand};
 
+mod backup;
 mod demo;
 mod import;
 mod ops;
+mod policy_args;
 mod secret;
 mod serve;
 
@@ -66,6 +68,9 @@ enum Command {
     /// Serves the JSON façade of the public registry over HTTP (bearer tokens mapped to
     /// operators by --tokens). Needs the `api` façade of cee-eligibility.
     Serve(serve::Args),
+    /// Copies the registry to the new directory DEST, consistent at one instant (restore =
+    /// open the copy with the same secret).
+    Backup(backup::Args),
     /// Prints the SHA-256 (hex) of a token read on standard input, surrounding whitespace and
     /// newline ignored (for the `serve --tokens` file).
     TokenHash,
@@ -80,6 +85,7 @@ fn main() -> ExitCode {
         Command::Register(args) => ops::register(&args),
         Command::Stats(args) => ops::stats(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Backup(args) => backup::run(&args),
         Command::TokenHash => token_hash(),
     };
     match result {
@@ -102,8 +108,9 @@ struct DbArgs {
     /// environment variable). Never pass the secret itself as an argument.
     #[arg(long, value_name = "PATH")]
     secret_file: Option<PathBuf>,
-    /// Pretend the current time is DATETIME (RFC 3339; for replays and tests). The default
-    /// policy's operation period is 2023-01-01 .. 2025-01-01 (Paris time).
+    /// Pretend the current time is DATETIME (RFC 3339; for replays and tests). The operation
+    /// period in force is set with --start-date / --end-date / --policy (the default one,
+    /// 2023-01-01 .. 2025-01-01 Paris time, is over).
     #[arg(long, value_name = "DATETIME")]
     now: Option<Timestamp>,
 }

@@ -7,6 +7,7 @@ use cee_eligibility::{
 };
 use serde_json::{json, Map, Value};
 
+use crate::policy_args::PolicyArgs;
 use crate::{DbArgs, OperatorArgs, Outcome, Result};
 
 /// Arguments of `cee simulate`.
@@ -14,6 +15,8 @@ use crate::{DbArgs, OperatorArgs, Outcome, Result};
 pub struct SimulateArgs {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    policy: PolicyArgs,
     #[command(flatten)]
     operator: OperatorArgs,
     /// `short` or `long`.
@@ -38,6 +41,8 @@ pub struct SimulateArgs {
 pub struct RegisterArgs {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    policy: PolicyArgs,
     #[command(flatten)]
     operator: OperatorArgs,
     /// `short` (give --operator-journey-id) or `long` (give --phone-trunc and --datetime).
@@ -76,6 +81,8 @@ pub struct RegisterArgs {
 pub struct StatsArgs {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    policy: PolicyArgs,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -92,7 +99,8 @@ fn json_errors(r: Result<Outcome>) -> Result<Outcome> {
 /// Runs `cee simulate`: exit 0 eligible, 1 blocked.
 pub fn simulate(args: &SimulateArgs) -> Result<Outcome> {
     json_errors((|| {
-        let engine = args.db.open(|c| c)?;
+        let policy = args.policy.resolve()?;
+        let engine = args.db.open(|c| c.policy(policy))?;
         let req = SimulateRequest {
             journey_type: args.journey_type,
             phone_trunc: args.phone_trunc.clone(),
@@ -134,7 +142,8 @@ pub fn register(args: &RegisterArgs) -> Result<Outcome> {
                 return Err("a long registration takes --phone-trunc and --datetime (and no --operator-journey-id)".into())
             }
         };
-        let engine = args.db.open(|c| c)?;
+        let policy = args.policy.resolve()?;
+        let engine = args.db.open(|c| c.policy(policy))?;
         let req = RegisterRequest {
             kind,
             last_name_trunc: args.last_name_trunc,
@@ -212,7 +221,8 @@ fn conflict_fields(body: &mut Map<String, Value>, c: &Conflict) {
 
 /// Runs `cee stats`.
 pub fn stats(args: &StatsArgs) -> Result<Outcome> {
-    let engine = args.db.open(|c| c)?;
+    let policy = args.policy.resolve()?;
+    let engine = args.db.open(|c| c.policy(policy))?;
     let s = engine.stats()?;
     if args.json {
         let body = json!({

@@ -33,6 +33,8 @@ pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 pub struct Args {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    policy: crate::policy_args::PolicyArgs,
     /// Address to listen on.
     #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
@@ -77,7 +79,8 @@ fn facade(engine: &Engine) -> Result<cee_eligibility::api::Api> {
 /// Runs `cee serve` until SIGINT or SIGTERM.
 pub fn run(args: &Args) -> Result<Outcome> {
     let tokens = Tokens::load(&args.tokens)?;
-    let engine = args.db.open(|c| c)?;
+    let policy = args.policy.resolve()?;
+    let engine = args.db.open(|c| c.policy(policy))?;
     let handler = facade(&engine)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -91,6 +94,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
             listener.local_addr()?,
             tokens.len()
         );
+        crate::policy_args::announce(&engine);
         serve(listener, handler, tokens, shutdown_signal()).await?;
         Ok::<_, Box<dyn std::error::Error>>(())
     });

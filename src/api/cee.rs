@@ -7,8 +7,8 @@ use serde_json::{json, Map, Value};
 use super::json::{join, kind, Obj};
 use super::{one_error, path, Response};
 use crate::engine::{
-    Conflict, Engine, FailedRow, IdentityRow, ImportRow, Operator, Refusal, RegisterKind,
-    RegisterOutcome, RegisterRequest, SimulateRequest, Simulation, MAX_IMPORT_ROWS,
+    Conflict, ConflictReason, Engine, FailedRow, IdentityRow, ImportRow, Operator, Refusal,
+    RegisterKind, RegisterOutcome, RegisterRequest, SimulateRequest, Simulation, MAX_IMPORT_ROWS,
 };
 use crate::error::FieldErrors;
 use crate::fields::{
@@ -464,7 +464,16 @@ pub(super) fn register(engine: &Engine, op: &Operator, v: &Value) -> Handled {
             &format!("journey is not eligible: {why}"),
         )),
         RegisterOutcome::Refused(Refusal::Conflict(c)) => {
-            Err(Response::new(409, conflict(&c, true)))
+            let mut body = conflict(&c, true);
+            if let Value::Object(m) = &mut body {
+                // SPEC §11.3: say whether the journey was taken or the beneficiary benefited.
+                let reason = match c.reason {
+                    ConflictReason::JourneyTaken => "journey_taken",
+                    _ => "already_benefited",
+                };
+                m.insert("reason".into(), reason.into());
+            }
+            Err(Response::new(409, body))
         }
     }
 }

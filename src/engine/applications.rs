@@ -588,7 +588,10 @@ impl Inner {
                 datetime,
             } => {
                 if !self.policy.long_period(*datetime) {
-                    return refuse(Refusal::Date(DateRule::OutsidePeriod));
+                    return refuse(Refusal::Date(DateRule::OutsidePeriod {
+                        start: self.policy.start_date,
+                        end: self.policy.end_date,
+                    }));
                 }
                 (phone_trunc.clone(), *datetime, None)
             }
@@ -599,7 +602,9 @@ impl Inner {
         }
         // 3. The delay rule.
         if !self.policy.delay_passed(d, now) {
-            return refuse(Refusal::Date(DateRule::TooRecent));
+            return refuse(Refusal::Date(DateRule::TooRecent {
+                delay: self.policy.registration_delay,
+            }));
         }
         // 4. Short: the journey must not carry an application already.
         if let Some(app) = journey.as_ref().and_then(|j| j.application) {

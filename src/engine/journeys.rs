@@ -169,6 +169,54 @@ impl Engine {
         })
     }
 
+    /// Cancels one of the caller's journeys (the operator's `POST /journeys/{id}/cancel`): its
+    /// status becomes [`JourneyStatus::Canceled`]. Canceling twice is allowed (same answer).
+    ///
+    /// ```
+    /// use cee_eligibility::{Config, Engine, JourneyStatus, Operator};
+    /// # use cee_eligibility::{Driver, Incentives, Journey, JourneyPoint, Latitude, Longitude, Distance};
+    /// let engine = Engine::open(Config::temporary())?;
+    /// let op = Operator::new(1, "89248032800012".parse()?);
+    /// # let point = |t: &str| -> Result<JourneyPoint, Box<dyn std::error::Error>> {
+    /// #     Ok(JourneyPoint { datetime: t.parse()?, lat: Latitude::new(48.85)?, lon: Longitude::new(2.35)?, geo_code: None })
+    /// # };
+    /// # let journey = Journey { operator_journey_id: "j-1".parse()?, operator_trip_id: None,
+    /// #     operator_class: "C".parse()?, start: point("2026-05-01T08:00:00Z")?, end: point("2026-05-01T08:30:00Z")?,
+    /// #     distance: Distance::new(20_000)?, incentives: Incentives::default(), driver: Driver::default() };
+    /// engine.put_journey(&op, &journey)?;
+    /// let stored = engine.cancel_journey(&op, &"j-1".parse()?)?;
+    /// assert_eq!(stored.status, JourneyStatus::Canceled);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown journey; [`Error::Conflict`] when it carries a CEE
+    /// application (a signed claim refers to it: delete the application first).
+    #[tracing::instrument(level = "debug", skip_all, fields(operator = op.id))]
+    pub fn cancel_journey(
+        &self,
+        op: &Operator,
+        operator_journey_id: &OperatorJourneyId,
+    ) -> Result<StoredJourney, Error> {
+        let inner = &*self.inner;
+        inner.write(|txn| {
+            let mut j = txn
+                .journey(op.id, operator_journey_id.as_str())?
+                .ok_or(Error::NotFound { what: "journey" })?;
+            if j.application.is_some() {
+                return Err(Error::Conflict(
+                    "journey carries a CEE application and cannot be canceled",
+                ));
+            }
+            j.status = status_byte(JourneyStatus::Canceled);
+            j.updated_at = inner.clock.now().as_millis();
+            let out = stored(&j)?;
+            let mut changes = ChangeSet::default();
+            changes.journeys.push((op.id, j));
+            Ok((out, changes))
+        })
+    }
+
     /// One of the caller's journeys.
     ///
     /// # Errors
@@ -217,7 +265,8 @@ impl Inner {
     /// SPEC §4 journey eligibility (short).
     pub(crate) fn journey_eligibility(&self, j: &JourneyRecord) -> Result<(), NotEligible> {
         let class = class_from_byte(j.operator_class).ok_or(NotEligible::Class)?;
-        let start_at = Timestamp::from_millis(j.start.datetime).ok_or(NotEligible::Period)?;
+        let start_at =
+            Timestamp::from_millis(j.start.datetime).ok_or_else(|| self.policy.period())?;
         fn place(p: &PointRecord) -> Place<'_> {
             Place {
                 geo_code: p.geo_code.as_deref(),

@@ -1,6 +1,7 @@
 //! The engine: operations gluing policy, pseudonyms, the in-memory index and the store.
 
 mod applications;
+mod backup;
 mod config;
 mod journeys;
 mod types;

@@ -190,21 +190,45 @@ impl RegisterRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DateRule {
-    /// Long: the payment date is not strictly inside the operation period.
-    OutsidePeriod,
+    /// Long: the payment date is not strictly inside the operation period `start .. end`
+    /// (the policy in force, named in the message).
+    OutsidePeriod {
+        /// The period's start (`Policy::start_date`).
+        start: Timestamp,
+        /// The period's end (`Policy::end_date`).
+        end: Timestamp,
+    },
     /// `application_timestamp` is not in the past.
     ApplicationInFuture,
-    /// The trip is less than the registration delay (7 days) old.
-    TooRecent,
+    /// The trip is less than the registration delay old (`Policy::registration_delay`,
+    /// 7 days by default).
+    TooRecent {
+        /// The configured delay.
+        delay: std::time::Duration,
+    },
 }
 
 impl fmt::Display for DateRule {
+    /// The public registry's texts, with the policy in force:
+    /// `Date should be before 7 days from now` for the default delay.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            DateRule::OutsidePeriod => "Date should be between the start and end of the operation",
-            DateRule::ApplicationInFuture => "Application timestamp should be in the past",
-            DateRule::TooRecent => "Date should be before 7 days from now",
-        })
+        match self {
+            DateRule::OutsidePeriod { start, end } => write!(
+                f,
+                "Date should be between the start and end of the operation ({start} .. {end})"
+            ),
+            DateRule::ApplicationInFuture => {
+                f.write_str("Application timestamp should be in the past")
+            }
+            DateRule::TooRecent { delay } => {
+                let secs = delay.as_secs();
+                if secs.is_multiple_of(86_400) && delay.subsec_nanos() == 0 {
+                    write!(f, "Date should be before {} days from now", secs / 86_400)
+                } else {
+                    write!(f, "Date should be before {secs} seconds from now")
+                }
+            }
+        }
     }
 }
 

@@ -194,6 +194,10 @@ pub(crate) trait Backend: Reads + Send + Sync {
 
     /// Counts of journeys and journal entries, and bytes used.
     fn census(&self) -> Result<Census, Error>;
+
+    /// Copies the registry to the new location `dest`: a consistent copy holding exactly
+    /// what was committed at one instant during the call (writers wait, readers never).
+    fn backup(&self, dest: &std::path::Path) -> Result<(), Error>;
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@
 //! `imported_uuid.rs` (the uuids of imported rows).
 
 mod backend;
+mod backup;
 pub(crate) mod codec;
+mod durable;
 #[cfg(test)]
 mod golden;
 pub(crate) mod imported_uuid;
@@ -45,6 +47,7 @@ pub(crate) fn open(
 }
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::error::{Error, StorageError};
 
@@ -87,6 +90,7 @@ pub(crate) struct StoreOptions<'a> {
 #[derive(Clone)]
 pub(crate) struct Store {
     db: sled::Db,
+    sync: Arc<durable::Syncer>,
 }
 
 impl Store {
@@ -104,7 +108,10 @@ impl Store {
         let mut attempts = 0;
         loop {
             match cfg.open() {
-                Ok(db) => return Ok(Store { db }),
+                Ok(db) => {
+                    let sync = Arc::new(durable::Syncer::open(opts.path)?);
+                    return Ok(Store { db, sync });
+                }
                 Err(sled::Error::Io(e))
                     if attempts < 50 && e.to_string().contains("acquire lock") =>
                 {
@@ -128,10 +135,25 @@ impl Store {
         Ok(())
     }
 
-    /// Makes everything applied so far durable.
+    /// Makes everything applied so far durable: on stable storage, `fsync`ed, one sync shared
+    /// by concurrent callers (`durable.rs`).
     pub(crate) fn flush(&self) -> Result<(), Error> {
-        self.db.flush()?;
-        Ok(())
+        self.sync.commit(&self.db)
+    }
+
+    /// Syncs, then copies the database to the new directory `dest` (`backup.rs`); the caller
+    /// keeps writes out until it returns.
+    pub(crate) fn backup(&self, dest: &Path) -> Result<(), Error> {
+        self.flush()?;
+        let Some(dir) = self.sync.dir() else {
+            return Err(Error::Config(
+                "a temporary registry has no files to back up".into(),
+            ));
+        };
+        backup::copy_quiescent(&dir, dest).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => Error::Config(e.to_string()),
+            _ => Error::Storage(StorageError(Box::new(e))),
+        })
     }
 
     /// A unique id, never handed out twice, also across restarts.

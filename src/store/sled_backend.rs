@@ -351,6 +351,12 @@ impl Backend for SledBackend {
         Ok(out)
     }
 
+    fn backup(&self, dest: &std::path::Path) -> Result<(), Error> {
+        // Writers wait for the copy (the write lock), readers never (they take no lock).
+        let _writers_wait = self.write.lock().unwrap_or_else(|e| e.into_inner());
+        self.store.backup(dest)
+    }
+
     fn census(&self) -> Result<Census, Error> {
         Ok(Census {
             journeys: self.store.scan_prefix(&[keys::JOURNEY]).count() as u64,

@@ -61,7 +61,7 @@ impl Rng {
     }
 }
 
-fn env_u64(name: &str) -> Option<u64> {
+pub(crate) fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|s| s.parse().ok())
 }
 
@@ -230,22 +230,22 @@ fn child_main() {
 
 /// What the children reported, over all rounds.
 #[derive(Default)]
-struct Log {
-    batches_started: BTreeSet<u64>,
-    batches_acked: BTreeSet<u64>,
-    idents_started: BTreeSet<u64>,
-    idents_acked: BTreeSet<u64>,
+pub(crate) struct Log {
+    pub(crate) batches_started: BTreeSet<u64>,
+    pub(crate) batches_acked: BTreeSet<u64>,
+    pub(crate) idents_started: BTreeSet<u64>,
+    pub(crate) idents_acked: BTreeSet<u64>,
     /// n → long
-    regs_started: BTreeMap<u64, bool>,
-    journeys_acked: BTreeSet<u64>,
-    dels_started: BTreeSet<u64>,
-    dels_acked: BTreeSet<u64>,
+    pub(crate) regs_started: BTreeMap<u64, bool>,
+    pub(crate) journeys_acked: BTreeSet<u64>,
+    pub(crate) dels_started: BTreeSet<u64>,
+    pub(crate) dels_acked: BTreeSet<u64>,
     /// n → (uuid, long)
-    regs_acked: BTreeMap<u64, (ApplicationId, bool)>,
+    pub(crate) regs_acked: BTreeMap<u64, (ApplicationId, bool)>,
 }
 
 impl Log {
-    fn record(&mut self, line: &str) {
+    pub(crate) fn record(&mut self, line: &str) {
         let w: Vec<&str> = line.split_whitespace().collect();
         match w.as_slice() {
             ["START", "IMPORT", b] => {
@@ -294,7 +294,13 @@ impl Log {
 }
 
 /// Runs one child until it is killed; returns its stdout lines.
-fn run_child(dir: &str, seed: u64, log: &Log, unidentified: &[u64], kill: Kill) -> Vec<String> {
+pub(crate) fn run_child(
+    dir: &str,
+    seed: u64,
+    log: &Log,
+    unidentified: &[u64],
+    kill: Kill,
+) -> Vec<String> {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["crash::child_main", "--exact", "--nocapture", "--ignored"])
         .env(DIR_VAR, dir)
@@ -358,7 +364,7 @@ fn run_child(dir: &str, seed: u64, log: &Log, unidentified: &[u64], kill: Kill) 
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Kill {
+pub(crate) enum Kill {
     /// Kill this long after the child opened the database.
     AfterReady(Duration),
     /// Kill this long after spawning (possibly during open and recovery).
@@ -367,12 +373,12 @@ enum Kill {
 
 /// Figures of one verification.
 #[derive(Debug, Default)]
-struct Checked {
-    batches_present: usize,
+pub(crate) struct Checked {
+    pub(crate) batches_present: usize,
     /// Batches imported and without identity keys yet.
-    unidentified: Vec<u64>,
-    rows_checked: usize,
-    regs_checked: usize,
+    pub(crate) unidentified: Vec<u64>,
+    pub(crate) rows_checked: usize,
+    pub(crate) regs_checked: usize,
 }
 
 /// Simulation requests of every row of a batch, parsed once (phone parsing dominates): by
@@ -463,7 +469,7 @@ fn registration_state(
     Ok(license)
 }
 
-fn verify(
+pub(crate) fn verify(
     dir: &str,
     log: &Log,
     requests: &mut BTreeMap<u64, Vec<(SimulateRequest, SimulateRequest)>>,

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "api")]
 mod api;
+mod backup;
 mod common;
 mod corruption;
 mod crash;
@@ -12,5 +13,8 @@ mod engine_register;
 mod engine_rules;
 mod fields;
 mod format;
+mod lazyfs;
 mod model;
+mod policy;
+mod powerloss;
 mod stress;

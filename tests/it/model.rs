@@ -357,7 +357,7 @@ impl World {
                         matches!(
                             out,
                             RegisterOutcome::Refused(Refusal::JourneyNotEligible(
-                                NotEligible::Period
+                                NotEligible::Period { .. }
                             ))
                         ),
                         "{step:?}: {out:?}"
@@ -404,7 +404,10 @@ impl World {
         if long && !(policy.start_date.as_millis() < d && d < policy.end_date.as_millis()) {
             assert_eq!(
                 out,
-                RegisterOutcome::Refused(Refusal::Date(DateRule::OutsidePeriod)),
+                RegisterOutcome::Refused(Refusal::Date(DateRule::OutsidePeriod {
+                    start: policy.start_date,
+                    end: policy.end_date,
+                })),
                 "{step:?}"
             );
             return;
@@ -412,7 +415,9 @@ impl World {
         if d >= now - 7 * DAY {
             assert_eq!(
                 out,
-                RegisterOutcome::Refused(Refusal::Date(DateRule::TooRecent)),
+                RegisterOutcome::Refused(Refusal::Date(DateRule::TooRecent {
+                    delay: policy.registration_delay,
+                })),
                 "{step:?}"
             );
             return;

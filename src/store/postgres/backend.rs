@@ -476,6 +476,17 @@ impl Backend for PgBackend {
         Ok(out)
     }
 
+    /// A PostgreSQL registry is backed up with PostgreSQL's tools (`pg_basebackup` and WAL
+    /// archiving for point-in-time recovery, or `pg_dump`), which see every instance's writes;
+    /// a restore is followed by `PgStore::new_epoch` so that every instance reloads.
+    fn backup(&self, _dest: &std::path::Path) -> Result<(), Error> {
+        Err(Error::Config(
+            "/backup: a PostgreSQL registry is backed up with PostgreSQL's tools \
+             (pg_basebackup, pg_dump), not by the engine"
+                .into(),
+        ))
+    }
+
     fn census(&self) -> Result<Census, Error> {
         Ok(Census {
             journeys: self.store.count_prefix(&[keys::JOURNEY])?,
@@ -748,6 +759,8 @@ mod tests {
         b.for_each_app(&mut |_| apps += 1).unwrap();
         assert_eq!(apps, 3, "one record and two imported rows");
         assert!(b.census().unwrap().size_on_disk > 0);
+        let refused = b.backup(std::path::Path::new("/nonexistent/backup"));
+        assert!(matches!(refused, Err(Error::Config(m)) if m.starts_with("/backup:")));
         b.flush().unwrap();
 
         // b follows; c neither follows nor loads: its writer catches up.
