@@ -37,6 +37,10 @@ use super::write::PgTxn;
 use super::{lock, ChangeSet, KeyValues, PgOptions, PgStore, Replica};
 
 /// Where an engine receives what other instances commit.
+///
+/// Both calls come from the listener thread while it holds this instance's sync state: they
+/// must not write through the backend (`begin` would wait for that state: a deadlock). Reading
+/// (the load phases, point reads) is fine.
 pub(crate) trait DeltaSink: Send + Sync {
     /// A change committed elsewhere, in commit order.
     fn apply(&self, delta: &IndexDelta);
