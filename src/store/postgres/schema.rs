@@ -48,18 +48,21 @@ pub(crate) fn ensure(client: &mut Client, keys: &Keys) -> Result<(), Error> {
     loop {
         match create(client, keys) {
             Ok(()) => break,
-            // Two engines creating the same tables at once: one of them loses on the catalog's
-            // unique index; the tables are there on the next attempt.
+            // Two engines creating the same tables at once: one of them loses on the catalog
+            // (a unique index, "type … already exists", …); the tables are there next time.
             Err(e)
-                if attempts < 3
+                if attempts < 10
                     && matches!(
                         e.code(),
                         Some(&SqlState::UNIQUE_VIOLATION)
                             | Some(&SqlState::DUPLICATE_TABLE)
+                            | Some(&SqlState::DUPLICATE_OBJECT)
                             | Some(&SqlState::T_R_SERIALIZATION_FAILURE)
+                            | Some(&SqlState::T_R_DEADLOCK_DETECTED)
                     ) =>
             {
                 attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10 * attempts));
             }
             Err(e) => return Err(e.into()),
         }

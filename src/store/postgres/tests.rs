@@ -191,7 +191,7 @@ fn concurrent_opens_of_an_empty_database_agree() {
     let Some(db) = fresh_database("concurrent_open") else {
         return;
     };
-    let handles: Vec<_> = (0..4)
+    let handles: Vec<_> = (0..8)
         .map(|_| {
             let db = db.clone();
             std::thread::spawn(move || {
