@@ -38,6 +38,7 @@ pub struct App {
     auth_failures: DefaultKeyedRateLimiter<IpAddr>,
     disabled: Vec<Service>,
     body_timeout: Duration,
+    forwarded_for: bool,
     pub metrics: Metrics,
     ready: AtomicBool,
     openapi: Bytes,
@@ -53,6 +54,8 @@ pub struct Settings {
     pub auth_failures_per_minute: NonZeroU32,
     pub disabled: Vec<Service>,
     pub body_timeout: Duration,
+    /// Behind a reverse proxy: the client address is the last `X-Forwarded-For` entry.
+    pub forwarded_for: bool,
 }
 
 /// A JSON-RPC error envelope of the public API (the façade's shape; kept in this one place).
@@ -138,6 +141,7 @@ impl App {
             auth_failures: RateLimiter::keyed(Quota::per_minute(settings.auth_failures_per_minute)),
             disabled: settings.disabled,
             body_timeout: settings.body_timeout,
+            forwarded_for: settings.forwarded_for,
             metrics,
             ready: AtomicBool::new(true),
             openapi: openapi.to_string().into(),
@@ -209,6 +213,11 @@ impl App {
     ) -> Result<Answer, Infallible> {
         let start = Instant::now();
         let request_id = self.request_id(&req);
+        let peer = if self.forwarded_for {
+            forwarded_client(&req).unwrap_or(peer)
+        } else {
+            peer
+        };
         let method = static_method(req.method());
         let Outcome {
             route,
@@ -556,6 +565,16 @@ fn invalid(data: &str) -> Answer {
 fn engine_error(e: cee_eligibility::Error) -> Answer {
     let r = cee_eligibility::api::Response::from(e);
     facade_answer(&r)
+}
+
+/// The last address of `X-Forwarded-For` (the one the proxy in front of us added).
+fn forwarded_client(req: &Request<Incoming>) -> Option<IpAddr> {
+    let v = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .next_back()?;
+    v.to_str().ok()?.rsplit(',').next()?.trim().parse().ok()
 }
 
 fn static_method(m: &hyper::Method) -> &'static str {

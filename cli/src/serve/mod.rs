@@ -103,6 +103,10 @@ pub struct Args {
     /// Failed authentications per minute allowed from one client address (429 beyond).
     #[arg(long, value_name = "PER_MINUTE", default_value_t = NonZeroU32::new(60).unwrap_or(NonZeroU32::MIN), env = "CEE_AUTH_FAILURE_LIMIT")]
     auth_failure_limit: NonZeroU32,
+    /// Behind a reverse proxy: take the client address (for the failed-authentication limit)
+    /// from the last X-Forwarded-For entry, which the proxy must set.
+    #[arg(long, env = "CEE_FORWARDED_FOR")]
+    forwarded_for: bool,
     /// Switch a service off (405 "This service is disabled"); repeatable. Also
     /// APP_DISABLE_CEE_REGISTER, APP_DISABLE_CEE_IMPORT, APP_DISABLE_CEE_IMPORT_IDENTITY = "true".
     #[arg(
@@ -227,6 +231,7 @@ fn serve_until_signal(args: &Args) -> Result<Outcome> {
         auth_failures_per_minute: args.auth_failure_limit,
         disabled: disabled.clone(),
         body_timeout: Duration::from_secs(args.body_timeout_secs),
+        forwarded_for: args.forwarded_for,
     };
     let n_tokens = tokens.len();
     let api = cee_eligibility::api::Api::new(engine.clone());

@@ -130,6 +130,25 @@ fn rate_limit_per_operator_and_per_address() -> R {
 }
 
 #[test]
+fn failed_auth_limit_per_forwarded_client() -> R {
+    let server = Server::start(&["--auth-failure-limit", "1", "--forwarded-for"], &[])?;
+    let call = |xff: &str| {
+        raw(
+            server.addr,
+            "GET",
+            "/policies/cee/public-key",
+            &[("Authorization", "Bearer bad"), ("X-Forwarded-For", xff)],
+            b"",
+        )
+        .status
+    };
+    assert_eq!(call("203.0.113.9, 10.0.0.1"), 401);
+    assert_eq!(call("10.0.0.1"), 429);
+    assert_eq!(call("10.0.0.2"), 401);
+    Ok(())
+}
+
+#[test]
 fn kill_switches() -> R {
     let server = Server::start(
         &["--disable", "simulate"],
