@@ -129,20 +129,6 @@ pub fn describe(p: &Policy) -> String {
     )
 }
 
-/// Prints the policy in force on stderr, and a warning when now is past its end date.
-pub fn announce(engine: &Engine) {
-    let p = engine.policy();
-    eprintln!("cee: {}", describe(p));
-    let now = engine.now();
-    if now >= p.end_date {
-        eprintln!(
-            "cee: warning: now ({now}) is past the end of the operation period ({}): every \
-             registration will be refused; set --end-date, --policy or APP_CEE_END_DATE",
-            p.end_date
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
