@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use cee_eligibility::{Engine, Policy, Timestamp};
+use cee_eligibility::{Policy, Timestamp};
 use serde_json::{Map, Value};
 
 use crate::Result;
