@@ -253,7 +253,6 @@ fn serve_until_signal(args: &Args) -> Result<Outcome> {
             None => c,
         }
     })?;
-    announce_policy(&engine);
     let disabled = disabled(args);
     let settings = app::Settings {
         tokens_path: args.tokens.clone(),
@@ -292,6 +291,7 @@ fn serve_until_signal(args: &Args) -> Result<Outcome> {
             "cee serve: listening on {}://{addr}",
             if tls.is_some() { "https" } else { "http" },
         );
+        announce_policy(&engine);
         let reload = Arc::clone(&app);
         tokio::spawn(async move { reload_on_sighup(&reload).await });
         conn::serve(listener, app, limits, tls, shutdown_signal()).await;

@@ -82,6 +82,11 @@ fn schemas() -> Value {
             "required": ["uuid", "datetime"],
             "properties": { "uuid": string, "datetime": string, "journey_id": {}, "status": {}, "token": {} }
         },
+        "JourneyState": {
+            "type": "object",
+            "required": ["operator_journey_id", "status"],
+            "properties": { "operator_journey_id": string, "status": string }
+        },
         "JourneyId": {
             "type": "object",
             "required": ["operator_journey_id"],
