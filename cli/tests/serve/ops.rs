@@ -73,8 +73,11 @@ fn public_routes_admin_routes_and_roles() -> R {
         "operator_journey_id": "j-1", "operator_class": "C",
         "start": {"datetime": "2024-06-01T08:00:00Z", "lat": 48.8566, "lon": 2.3522},
         "end": {"datetime": "2024-06-01T09:00:00Z", "lat": 48.8049, "lon": 2.1204},
-        "distance": 20000, "incentives": [],
-        "driver": {"phone": "+33612345678"}
+        "operator_trip_id": "t-1", "distance": 20000, "incentives": [],
+        "driver": {"identity": {"operator_user_id": "u-1", "identity_key": "d".repeat(64),
+                                "phone": "+33612345678"}, "revenue": 0},
+        "passenger": {"identity": {"operator_user_id": "u-2", "identity_key": "e".repeat(64)},
+                      "contribution": 0}
     });
     assert_eq!(
         server
