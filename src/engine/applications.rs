@@ -10,7 +10,7 @@ use crate::fields::{
     Timestamp,
 };
 use crate::identity::Pseudonym;
-use crate::index::Entry;
+use crate::policy::Prior;
 use crate::store::{
     jt_byte, jt_from_byte, AppKind, AppRecord, ChangeSet, IdSpace, ImportKey, IndexEntry,
     JournalId, JournalRecord, JourneyRecord, Origin, Reads, Segment, SegmentRow, UuidMask,
@@ -108,7 +108,7 @@ impl Engine {
                 let ik: ImportKey = (op.id, jt, np.0);
                 if !seen.insert(ik)
                     || keyed.contains(&ik)
-                    || inner.index.imported_by(&np, op.id, jt).is_some()
+                    || inner.imported_by(&np, op.id, jt).is_some()
                 {
                     failed.push((
                         i,
@@ -212,8 +212,7 @@ impl Engine {
                             (Some(k), Some(p), Some(n), Some(jt), Some(dt)) => {
                                 let np = inner.keys.name_phone(&p, &n);
                                 // Not found when it no longer matches by name and phone.
-                                let uuid =
-                                    inner.index.imported_by(&np, op.id, jt).unwrap_or([0; 16]);
+                                let uuid = inner.imported_by(&np, op.id, jt).unwrap_or([0; 16]);
                                 Some((uuid, k, Some(dt)))
                             }
                             _ => None,
@@ -501,7 +500,7 @@ impl Inner {
         &self,
         reads: &dyn Reads,
         op: &Operator,
-        e: &Entry,
+        e: &Prior,
         reason: ConflictReason,
     ) -> Result<Conflict, Error> {
         let datetime = Timestamp::from_millis(e.datetime).unwrap_or(Timestamp::MIN);
@@ -512,15 +511,16 @@ impl Inner {
             journey_id: None,
             status: None,
         };
-        if e.operator == op.id {
+        let show = e.disclosure(op.id);
+        if show.uuid {
             c.uuid = Some(ApplicationId::from_bytes(e.app));
-            if e.app_kind() == AppKind::Standardized && e.journey_type() == JourneyType::Short {
-                if let Some((id, ojid)) = reads.app(&e.app)?.and_then(|(r, _)| r.journey) {
-                    c.journey_id = Some(id);
-                    c.status = reads
-                        .journey(op.id, &ojid)?
-                        .and_then(|j| journey_status(&j));
-                }
+        }
+        if show.journey {
+            if let Some((id, ojid)) = reads.app(&e.app)?.and_then(|(r, _)| r.journey) {
+                c.journey_id = Some(id);
+                c.status = reads
+                    .journey(op.id, &ojid)?
+                    .and_then(|j| journey_status(&j));
             }
         }
         Ok(c)
