@@ -213,6 +213,27 @@ pub(crate) struct JournalRecord {
     pub application: Option<[u8; 16]>,
 }
 
+/// Decodes `bytes` as every record type; for the record-decoder fuzz target. Never panics.
+#[cfg(feature = "arbitrary")]
+pub(crate) fn fuzz_decode_all(raw: &[u8]) {
+    // Random bytes almost never carry a valid check: also decode them with one appended, so
+    // the fuzzer reaches the bincode decoder and the field validation.
+    let mut checked = raw.to_vec();
+    checked.extend_from_slice(&check4(&[raw]));
+    let bytes = &checked[..];
+    let _ = decode::<AppRecord>(raw, || "fuzz".into());
+    let _ = decode::<AppRecord>(bytes, || "fuzz".into());
+    let _ = decode::<JourneyRecord>(bytes, || "fuzz".into());
+    let _ = decode::<JournalRecord>(bytes, || "fuzz".into());
+    if let Ok(r) = decode::<AppRecord>(bytes, || "fuzz".into()) {
+        // Round trip: what decodes re-encodes to the same bytes.
+        assert_eq!(
+            decode::<AppRecord>(&encode(&r), || "fuzz".into()).ok(),
+            Some(r)
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,26 +285,5 @@ mod tests {
         let mut trailing = bytes.clone();
         trailing.push(0);
         assert!(decode::<JournalRecord>(&trailing, || "x".into()).is_err());
-    }
-}
-
-/// Decodes `bytes` as every record type; for the record-decoder fuzz target. Never panics.
-#[cfg(feature = "arbitrary")]
-pub(crate) fn fuzz_decode_all(raw: &[u8]) {
-    // Random bytes almost never carry a valid check: also decode them with one appended, so
-    // the fuzzer reaches the bincode decoder and the field validation.
-    let mut checked = raw.to_vec();
-    checked.extend_from_slice(&check4(&[raw]));
-    let bytes = &checked[..];
-    let _ = decode::<AppRecord>(raw, || "fuzz".into());
-    let _ = decode::<AppRecord>(bytes, || "fuzz".into());
-    let _ = decode::<JourneyRecord>(bytes, || "fuzz".into());
-    let _ = decode::<JournalRecord>(bytes, || "fuzz".into());
-    if let Ok(r) = decode::<AppRecord>(bytes, || "fuzz".into()) {
-        // Round trip: what decodes re-encodes to the same bytes.
-        assert_eq!(
-            decode::<AppRecord>(&encode(&r), || "fuzz".into()).ok(),
-            Some(r)
-        );
     }
 }
