@@ -8,7 +8,8 @@ pub fn decode_records(bytes: &[u8]) {
 /// Decodes arbitrary bytes as an import segment under key `[06][id]` (never a panic; what
 /// decodes re-encodes to the same bytes, and each row's uuid locates that row).
 pub fn decode_segment(id: u64, value: &[u8]) {
-    use crate::store::segment::{self, Segment};
+    use crate::store::segment;
+    use crate::store::Segment;
     use crate::store::UuidMask;
     let key = segment::key(id);
     if let Ok(s) = Segment::decode(&key, value) {
@@ -31,9 +32,9 @@ pub fn decode_segment(id: u64, value: &[u8]) {
 
 /// Decodes arbitrary key/value bytes as an identity index entry.
 pub fn decode_index_entry(key: &[u8], value: &[u8]) {
-    if let Some(e) = crate::store::keys::IndexEntry::decode(key, value) {
+    if let Some(e) = crate::store::IndexEntry::decode(key, value) {
         assert_eq!(
-            crate::store::keys::IndexEntry::decode(&e.key(), &e.value()),
+            crate::store::IndexEntry::decode(&e.key(), &e.value()),
             Some(e)
         );
     }

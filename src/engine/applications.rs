@@ -6,15 +6,13 @@ use super::types::*;
 use super::{import_key, record_entries, segment_entry, Engine, Inner};
 use crate::error::{Error, FieldErrors};
 use crate::fields::{
-    ApplicationId, FieldError, IdentityKey, JourneyStatus, JourneyType, LastNameTrunc, PhoneTrunc,
-    Timestamp,
+    ApplicationId, FieldError, IdentityKey, JourneyType, LastNameTrunc, PhoneTrunc, Timestamp,
 };
 use crate::identity::Pseudonym;
 use crate::policy::Prior;
 use crate::store::{
-    jt_byte, jt_from_byte, AppKind, AppRecord, ChangeSet, IdSpace, ImportKey, IndexEntry,
-    JournalId, JournalRecord, JourneyRecord, Origin, Reads, Segment, SegmentRow, UuidMask,
-    WriteTxn,
+    AppKind, AppRecord, ChangeSet, IdSpace, ImportKey, IndexEntry, JournalId, JournalRecord,
+    Origin, Reads, Segment, SegmentRow, UuidMask, WriteTxn,
 };
 use crate::token;
 
@@ -236,7 +234,7 @@ impl Engine {
                     r.operator_id == op.id
                         && r.deleted_at.is_none()
                         && r.identity_key.is_none()
-                        && (r.kind == AppKind::Specific as u8) == specific
+                        && (r.kind == AppKind::Specific) == specific
                         && expected_dt.is_none_or(|d| d.as_millis() == r.datetime)
                 });
                 let Some((mut record, origin)) = eligible else {
@@ -259,9 +257,9 @@ impl Engine {
             let mut changes = ChangeSet::default();
             for (uuid, (record, old)) in changed {
                 changes.index.removed.extend(old);
-                changes.index.added.extend(record_entries(&uuid, &record)?);
-                if record.kind == AppKind::Specific as u8 {
-                    changes.index.keyed_added.push(import_key(&uuid, &record)?);
+                changes.index.added.extend(record_entries(&uuid, &record));
+                if record.kind == AppKind::Specific {
+                    changes.index.keyed_added.push(import_key(&record));
                 }
                 changes.apps.push((uuid, record));
             }
@@ -356,15 +354,13 @@ impl Engine {
             });
         }
         let status = match &r.journey {
-            Some((_, ojid)) => inner
-                .get_journey(op.id, ojid)?
-                .and_then(|j| journey_status(&j)),
+            Some((_, ojid)) => inner.get_journey(op.id, ojid)?.map(|j| j.status),
             None => None,
         };
         Ok(Application {
             uuid: *uuid,
-            specific: r.kind == AppKind::Specific as u8,
-            journey_type: jt_from_byte(r.journey_type).unwrap_or(JourneyType::Short),
+            specific: r.kind == AppKind::Specific,
+            journey_type: r.journey_type,
             datetime: Timestamp::from_millis(r.datetime).unwrap_or(Timestamp::MIN),
             journey_id: r.journey.as_ref().map(|(id, _)| *id),
             status,
@@ -398,9 +394,9 @@ impl Engine {
                 }
             }
             r.deleted_at = Some(inner.clock.now().as_millis());
-            if r.kind == AppKind::Specific as u8 {
+            if r.kind == AppKind::Specific {
                 // Deleted, it may be imported again.
-                changes.index.keyed_removed.push(import_key(&u, &r)?);
+                changes.index.keyed_removed.push(import_key(&r));
             }
             changes.apps.push((u, r));
             Ok(((), changes))
@@ -414,15 +410,11 @@ impl Engine {
     pub fn error_journal(&self) -> Result<Vec<JournalEntry>, Error> {
         let mut out = Vec::new();
         for r in self.inner.store.journal()? {
-            let kind = match r.kind {
-                0 => JournalKind::Date,
-                1 => JournalKind::NotFound,
-                _ => JournalKind::Conflict,
-            };
+            let kind = r.kind;
             out.push(JournalEntry {
                 kind,
                 operator_id: r.operator_id,
-                journey_type: jt_from_byte(r.journey_type).unwrap_or(JourneyType::Short),
+                journey_type: r.journey_type,
                 at: Timestamp::from_millis(r.at).unwrap_or(Timestamp::MIN),
                 application: r.application.map(ApplicationId::from_bytes),
             });
@@ -445,7 +437,7 @@ impl Engine {
             ..Stats::default()
         };
         inner.store.for_each_app(&mut |r| {
-            let slot = match (r.deleted_at.is_some(), r.kind == AppKind::Specific as u8) {
+            let slot = match (r.deleted_at.is_some(), r.kind == AppKind::Specific) {
                 (true, _) => {
                     s.deleted += 1;
                     return;
@@ -453,7 +445,7 @@ impl Engine {
                 (false, true) => &mut s.specific,
                 (false, false) => &mut s.standardized,
             };
-            if r.journey_type == 1 {
+            if r.journey_type == JourneyType::Long {
                 slot.1 += 1;
             } else {
                 slot.0 += 1;
@@ -490,10 +482,6 @@ fn canonical_row(row: &ImportRow, datetime: Option<Timestamp>) -> ImportRow {
     sent
 }
 
-pub(crate) fn journey_status(j: &JourneyRecord) -> Option<JourneyStatus> {
-    JourneyStatus::ALL.get(usize::from(j.status)).copied()
-}
-
 impl Inner {
     /// Describes a blocking entry as the caller may see it (SPEC §5).
     fn describe(
@@ -518,9 +506,7 @@ impl Inner {
         if show.journey {
             if let Some((id, ojid)) = reads.app(&e.app)?.and_then(|(r, _)| r.journey) {
                 c.journey_id = Some(id);
-                c.status = reads
-                    .journey(op.id, &ojid)?
-                    .and_then(|j| journey_status(&j));
+                c.status = reads.journey(op.id, &ojid)?.map(|j| j.status);
             }
         }
         Ok(c)
@@ -538,13 +524,9 @@ impl Inner {
         let at = self.clock.now().as_millis();
         let seq = txn.next_id(IdSpace::Journal)?;
         let record = JournalRecord {
-            kind: match kind {
-                JournalKind::Date => 0,
-                JournalKind::NotFound => 1,
-                JournalKind::Conflict => 2,
-            },
+            kind,
             operator_id: op.id,
-            journey_type: jt_byte(jt),
+            journey_type: jt,
             at,
             application: application.map(|a| *a.as_bytes()),
         };
@@ -612,7 +594,7 @@ impl Inner {
                 datetime,
                 uuid: Some(ApplicationId::from_bytes(app)),
                 journey_id: journey.as_ref().map(|j| j.id),
-                status: journey.as_ref().and_then(journey_status),
+                status: journey.as_ref().map(|j| j.status),
             }));
         }
         // 5. The matching rule.
@@ -634,8 +616,8 @@ impl Inner {
             .signer
             .sign(&token::message(&op.siret, jt, &req.driving_license, d));
         let record = AppRecord {
-            kind: AppKind::Standardized as u8,
-            journey_type: jt_byte(jt),
+            kind: AppKind::Standardized,
+            journey_type: jt,
             operator_id: op.id,
             datetime: d.as_millis(),
             created_at: now.as_millis(),
@@ -650,7 +632,7 @@ impl Inner {
             identity_key: Some(ik.0),
         };
         let mut changes = ChangeSet::default();
-        changes.index.added = record_entries(&u, &record)?;
+        changes.index.added = record_entries(&u, &record);
         changes.apps.push((u, record));
         if let Some(mut j) = journey.clone() {
             j.application = Some(u);
@@ -662,7 +644,7 @@ impl Inner {
                 datetime: d,
                 token,
                 journey_id: journey.as_ref().map(|j| j.id),
-                status: journey.as_ref().and_then(journey_status),
+                status: journey.as_ref().map(|j| j.status),
             }),
             changes,
         ))

@@ -14,11 +14,10 @@ pub use types::*;
 
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::fields::{ApplicationId, JourneyType, Timestamp};
+use crate::fields::{JourneyType, Timestamp};
 use crate::identity::{IdKind, Keys, Pseudonym};
 use crate::index::MemIndex;
 use crate::policy::{self, Policy, Prior};
-use crate::store::jt_from_byte;
 use crate::store::{
     AppKind, AppRecord, Backend, ChangeSet, ImportKey, IndexDelta, IndexEntry, LoadedSegment,
     Origin, SegmentRow, StoreOptions, WriteTxn,
@@ -163,7 +162,7 @@ fn load_index(store: &dyn Backend) -> Result<(MemIndex, HashSet<ImportKey>), Err
     let mut keyed_imports = HashSet::new();
     store.load_changed_imports(&mut |uuid, r| {
         if r.deleted_at.is_none() && r.identity_key.is_some() {
-            keyed_imports.insert(import_key(&uuid, &r)?);
+            keyed_imports.insert(import_key(&r));
         }
         overridden.insert(uuid);
         Ok(())
@@ -177,9 +176,8 @@ fn load_index(store: &dyn Backend) -> Result<(MemIndex, HashSet<ImportKey>), Err
 }
 
 /// What an imported application's record must not repeat on import.
-fn import_key(uuid: &[u8; 16], r: &AppRecord) -> Result<ImportKey, Error> {
-    let jt = jt_from_byte(r.journey_type).ok_or_else(|| corrupt_app(uuid, "journey type"))?;
-    Ok((r.operator_id, jt, r.name_phone))
+fn import_key(r: &AppRecord) -> ImportKey {
+    (r.operator_id, r.journey_type, r.name_phone)
 }
 
 /// Inserts every imported row that no override supersedes. Inserting dominates (hash-map
@@ -238,35 +236,25 @@ fn segment_entry(operator: u32, row: &SegmentRow, uuid: [u8; 16]) -> IndexEntry 
 
 /// Index entries owned by an active application record: one per identifier that reaches it
 /// (`policy::reachable_by`).
-pub(crate) fn record_entries(uuid: &[u8; 16], r: &AppRecord) -> Result<Vec<IndexEntry>, Error> {
-    let journey_type =
-        jt_from_byte(r.journey_type).ok_or_else(|| corrupt_app(uuid, "journey type"))?;
-    let app_kind = AppKind::from_u8(r.kind).ok_or_else(|| corrupt_app(uuid, "kind"))?;
+pub(crate) fn record_entries(uuid: &[u8; 16], r: &AppRecord) -> Vec<IndexEntry> {
     let reach = policy::reachable_by(r.name_phone, r.license, r.identity_key);
-    Ok(reach
+    reach
         .map(|(id_kind, p)| IndexEntry {
             id_kind,
             pseudonym: Pseudonym(p),
-            journey_type,
+            journey_type: r.journey_type,
             datetime: r.datetime,
             app: *uuid,
-            app_kind,
+            app_kind: r.kind,
             operator: r.operator_id,
         })
-        .collect())
+        .collect()
 }
 
 /// The rules' view of an index entry.
 fn prior(e: &IndexEntry) -> Prior {
     let standardized = e.app_kind == AppKind::Standardized;
     Prior::new(e.datetime, e.operator, e.journey_type, standardized, e.app)
-}
-
-fn corrupt_app(uuid: &[u8; 16], what: &str) -> Error {
-    Error::Corrupt {
-        record: format!("application {}", ApplicationId::from_bytes(*uuid)),
-        reason: format!("invalid {what}"),
-    }
 }
 
 impl Inner {
@@ -335,7 +323,7 @@ impl Inner {
         match origin {
             Origin::Record => txn.stored_entries(uuid, r),
             // Segment rows have no stored entry: the one in memory is computed from the row.
-            Origin::Segment => record_entries(uuid, r),
+            Origin::Segment => Ok(record_entries(uuid, r)),
         }
     }
 
