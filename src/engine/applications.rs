@@ -12,7 +12,7 @@ use crate::identity::Pseudonym;
 use crate::policy::Prior;
 use crate::store::{
     AppKind, AppRecord, ChangeSet, IdSpace, ImportKey, IndexEntry, JournalId, JournalRecord,
-    Origin, Reads, Segment, SegmentRow, UuidMask, WriteTxn,
+    JourneyRecord, Origin, Reads, Segment, SegmentRow, UuidMask, WriteTxn,
 };
 use crate::token;
 
@@ -69,30 +69,7 @@ impl Engine {
             failed_details: Vec::new(),
         };
         // Validation and hashing need no lock: do them first.
-        let mut accepted = Vec::with_capacity(rows.len());
-        let mut failed = Vec::new();
-        for (i, row) in rows.iter().enumerate() {
-            let mut errors = FieldErrors::default();
-            let jt: Option<JourneyType> = field(&mut errors, "/journey_type", &row.journey_type);
-            let phone: Option<PhoneTrunc> = field(&mut errors, "/phone_trunc", &row.phone_trunc);
-            let name: Option<LastNameTrunc> =
-                field(&mut errors, "/last_name_trunc", &row.last_name_trunc);
-            let datetime: Option<Timestamp> = field(&mut errors, "/datetime", &row.datetime);
-            match (jt, phone, name, datetime) {
-                (Some(jt), Some(phone), Some(name), Some(datetime)) => {
-                    let np = inner.keys.name_phone(&phone, &name);
-                    accepted.push((i, row, jt, np, datetime));
-                }
-                _ => failed.push((
-                    i,
-                    FailedRow {
-                        index: i,
-                        row: canonical_row(row, datetime),
-                        error: errors.to_string(),
-                    },
-                )),
-            }
-        }
+        let (accepted, mut failed) = inner.parse_import_rows(rows);
         let mut seen = HashSet::with_capacity(accepted.len());
         let mut seg = Segment {
             id: 0,
@@ -171,52 +148,7 @@ impl Engine {
             for (index, row) in rows.iter().enumerate() {
                 let mut errors = FieldErrors::default();
                 let mut sent = row.clone();
-                let target = match row {
-                    IdentityRow::Standardized {
-                        cee_application_uuid,
-                        identity_key,
-                    } => {
-                        let uuid: Option<ApplicationId> =
-                            field(&mut errors, "/cee_application_uuid", cee_application_uuid);
-                        let key: Option<IdentityKey> =
-                            field(&mut errors, "/identity_key", identity_key);
-                        match (uuid, key) {
-                            (Some(u), Some(k)) => Some((*u.as_bytes(), k, None)),
-                            _ => None,
-                        }
-                    }
-                    IdentityRow::Specific {
-                        identity_key,
-                        phone_trunc,
-                        last_name_trunc,
-                        journey_type,
-                        datetime,
-                    } => {
-                        let key: Option<IdentityKey> =
-                            field(&mut errors, "/identity_key", identity_key);
-                        let phone: Option<PhoneTrunc> =
-                            field(&mut errors, "/phone_trunc", phone_trunc);
-                        let name: Option<LastNameTrunc> =
-                            field(&mut errors, "/last_name_trunc", last_name_trunc);
-                        let jt: Option<JourneyType> =
-                            field(&mut errors, "/journey_type", journey_type);
-                        let dt: Option<Timestamp> = field(&mut errors, "/datetime", datetime);
-                        if let (IdentityRow::Specific { datetime: d, .. }, Some(t)) =
-                            (&mut sent, dt)
-                        {
-                            *d = t.to_string();
-                        }
-                        match (key, phone, name, jt, dt) {
-                            (Some(k), Some(p), Some(n), Some(jt), Some(dt)) => {
-                                let np = inner.keys.name_phone(&p, &n);
-                                // Not found when it no longer matches by name and phone.
-                                let uuid = inner.imported_by(&np, op.id, jt).unwrap_or([0; 16]);
-                                Some((uuid, k, Some(dt)))
-                            }
-                            _ => None,
-                        }
-                    }
-                };
+                let target = inner.identity_target(op, row, &mut sent, &mut errors);
                 let Some((uuid, key, expected_dt)) = target else {
                     report.failed_details.push(FailedRow {
                         index,
@@ -455,6 +387,89 @@ impl Engine {
     }
 }
 
+/// An import row that parsed: its index, the row, journey type, name+phone pseudonym, date.
+type Accepted<'a> = (usize, &'a ImportRow, JourneyType, Pseudonym, Timestamp);
+
+impl Inner {
+    /// Validates and pseudonymises import rows: the accepted ones, and the failed ones with
+    /// their field errors (by index).
+    fn parse_import_rows<'a>(
+        &self,
+        rows: &'a [ImportRow],
+    ) -> (Vec<Accepted<'a>>, Vec<(usize, FailedRow<ImportRow>)>) {
+        let mut accepted = Vec::with_capacity(rows.len());
+        let mut failed = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            let mut errors = FieldErrors::default();
+            let jt: Option<JourneyType> = field(&mut errors, "/journey_type", &row.journey_type);
+            let phone: Option<PhoneTrunc> = field(&mut errors, "/phone_trunc", &row.phone_trunc);
+            let name: Option<LastNameTrunc> =
+                field(&mut errors, "/last_name_trunc", &row.last_name_trunc);
+            let datetime: Option<Timestamp> = field(&mut errors, "/datetime", &row.datetime);
+            match (jt, phone, name, datetime) {
+                (Some(jt), Some(phone), Some(name), Some(datetime)) => {
+                    let np = self.keys.name_phone(&phone, &name);
+                    accepted.push((i, row, jt, np, datetime));
+                }
+                _ => failed.push((
+                    i,
+                    FailedRow {
+                        index: i,
+                        row: canonical_row(row, datetime),
+                        error: errors.to_string(),
+                    },
+                )),
+            }
+        }
+        (accepted, failed)
+    }
+
+    /// Which application an identity row names, and the identity key to attach: `(uuid,
+    /// key, Some(datetime) for a specific row)`; `None` (errors in `errors`, the canonical
+    /// datetime in `sent`) when a field is invalid. A specific row no longer matching by name
+    /// and phone names no application (uuid zero).
+    fn identity_target(
+        &self,
+        op: &Operator,
+        row: &IdentityRow,
+        sent: &mut IdentityRow,
+        errors: &mut FieldErrors,
+    ) -> Option<([u8; 16], IdentityKey, Option<Timestamp>)> {
+        match row {
+            IdentityRow::Standardized {
+                cee_application_uuid,
+                identity_key,
+            } => {
+                let uuid: Option<ApplicationId> =
+                    field(errors, "/cee_application_uuid", cee_application_uuid);
+                let key: Option<IdentityKey> = field(errors, "/identity_key", identity_key);
+                Some((*uuid?.as_bytes(), key?, None))
+            }
+            IdentityRow::Specific {
+                identity_key,
+                phone_trunc,
+                last_name_trunc,
+                journey_type,
+                datetime,
+            } => {
+                let key: Option<IdentityKey> = field(errors, "/identity_key", identity_key);
+                let phone: Option<PhoneTrunc> = field(errors, "/phone_trunc", phone_trunc);
+                let name: Option<LastNameTrunc> =
+                    field(errors, "/last_name_trunc", last_name_trunc);
+                let jt: Option<JourneyType> = field(errors, "/journey_type", journey_type);
+                let dt: Option<Timestamp> = field(errors, "/datetime", datetime);
+                if let (IdentityRow::Specific { datetime: d, .. }, Some(t)) = (sent, dt) {
+                    *d = t.to_string();
+                }
+                let (k, p, n, jt, dt) = (key?, phone?, name?, jt?, dt?);
+                let np = self.keys.name_phone(&p, &n);
+                let uuid = self.imported_by(&np, op.id, jt).unwrap_or([0; 16]);
+                Some((uuid, k, Some(dt)))
+            }
+        }
+    }
+}
+
 /// A refusal without its details, for logs.
 #[derive(Debug)]
 enum RefusalKind {
@@ -544,36 +559,9 @@ impl Inner {
         let jt = req.journey_type();
         let refuse = |r| Ok((RegisterOutcome::Refused(r), ChangeSet::default()));
         // 1. The journey (short) or the period (long); the phone and reference date.
-        let (phone, d, journey) = match &req.kind {
-            RegisterKind::Short {
-                operator_journey_id,
-            } => {
-                let Some(j) = txn.journey(op.id, operator_journey_id.as_str())? else {
-                    return refuse(Refusal::JourneyNotFound);
-                };
-                if let Err(why) = self.journey_eligibility(&j) {
-                    return refuse(Refusal::JourneyNotEligible(why));
-                }
-                let Some(phone) = self.driver_phone(&j)? else {
-                    let mut e = FieldErrors::default();
-                    e.push(
-                        "/driver/phone_trunc",
-                        "the journey's driver has no phone number",
-                    );
-                    return Err(Error::Invalid(e));
-                };
-                let end = Timestamp::from_millis(j.end.datetime).unwrap_or(Timestamp::MAX);
-                (phone, end, Some(j))
-            }
-            RegisterKind::Long {
-                phone_trunc,
-                datetime,
-            } => {
-                if !self.policy.long_period(*datetime) {
-                    return refuse(Refusal::Date(DateRule::OutsidePeriod));
-                }
-                (phone_trunc.clone(), *datetime, None)
-            }
+        let (phone, d, journey) = match self.register_subject(&*txn, op, req)? {
+            Ok(subject) => subject,
+            Err(refusal) => return refuse(refusal),
         };
         // 2. application_timestamp < now.
         if req.application_timestamp >= now {
@@ -610,6 +598,69 @@ impl Inner {
             )?));
         }
         // Insert: record, index entries and the journey link, in one atomic batch.
+        let ids = [np, dl, ik];
+        Ok(self.registration(op, req, d, now, journey, ids))
+    }
+}
+
+/// What a registration is about: the driver's phone, the reference date `D`, and the journey
+/// (short).
+type Subject = (PhoneTrunc, Timestamp, Option<JourneyRecord>);
+
+impl Inner {
+    /// SPEC §6 step 1: the journey (short: found, eligible, with a driver phone) or the
+    /// period (long); `Ok(Err(refusal))` when refused.
+    fn register_subject(
+        &self,
+        reads: &dyn Reads,
+        op: &Operator,
+        req: &RegisterRequest,
+    ) -> Result<Result<Subject, Refusal>, Error> {
+        match &req.kind {
+            RegisterKind::Short {
+                operator_journey_id,
+            } => {
+                let Some(j) = reads.journey(op.id, operator_journey_id.as_str())? else {
+                    return Ok(Err(Refusal::JourneyNotFound));
+                };
+                if let Err(why) = self.journey_eligibility(&j) {
+                    return Ok(Err(Refusal::JourneyNotEligible(why)));
+                }
+                let Some(phone) = self.driver_phone(&j)? else {
+                    let mut e = FieldErrors::default();
+                    e.push(
+                        "/driver/phone_trunc",
+                        "the journey's driver has no phone number",
+                    );
+                    return Err(Error::Invalid(e));
+                };
+                let end = Timestamp::from_millis(j.end.datetime).unwrap_or(Timestamp::MAX);
+                Ok(Ok((phone, end, Some(j))))
+            }
+            RegisterKind::Long {
+                phone_trunc,
+                datetime,
+            } => {
+                if !self.policy.long_period(*datetime) {
+                    return Ok(Err(Refusal::Date(DateRule::OutsidePeriod)));
+                }
+                Ok(Ok((phone_trunc.clone(), *datetime, None)))
+            }
+        }
+    }
+
+    /// The accepted registration: a signed token, the record, its index entries and the
+    /// journey link, as one change set. `ids`: name+phone, licence, identity-key pseudonyms.
+    fn registration(
+        &self,
+        op: &Operator,
+        req: &RegisterRequest,
+        d: Timestamp,
+        now: Timestamp,
+        journey: Option<JourneyRecord>,
+        [np, dl, ik]: [Pseudonym; 3],
+    ) -> (RegisterOutcome, ChangeSet) {
+        let jt = req.journey_type();
         let uuid = ApplicationId::new_random();
         let u = *uuid.as_bytes();
         let token = self
@@ -634,19 +685,17 @@ impl Inner {
         let mut changes = ChangeSet::default();
         changes.index.added = record_entries(&u, &record);
         changes.apps.push((u, record));
-        if let Some(mut j) = journey.clone() {
+        let registration = Registration {
+            uuid,
+            datetime: d,
+            token,
+            journey_id: journey.as_ref().map(|j| j.id),
+            status: journey.as_ref().map(|j| j.status),
+        };
+        if let Some(mut j) = journey {
             j.application = Some(u);
             changes.journeys.push((op.id, j));
         }
-        Ok((
-            RegisterOutcome::Registered(Registration {
-                uuid,
-                datetime: d,
-                token,
-                journey_id: journey.as_ref().map(|j| j.id),
-                status: journey.as_ref().map(|j| j.status),
-            }),
-            changes,
-        ))
+        (RegisterOutcome::Registered(registration), changes)
     }
 }
