@@ -20,7 +20,8 @@
 //! ```
 //!
 //! Rooms: [`fields`](crate#reexports) (validated inputs), `policy` (the rules), `identity`
-//! (pseudonyms), `store` (sled, keys, record codec), `index` (the in-memory read path),
+//! (pseudonyms), `store` (the `Backend` trait and its records; sled, keys, record codec behind
+//! it), `index` (the in-memory read path),
 //! `engine` (operations), [`api`] (the JSON façade), [`token`], [`clock`].
 
 #[cfg(feature = "api")]
