@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use super::metrics::Metrics;
 use super::routes::{self, Access, Kind, Resolved, Route, Service};
 use super::tokens::{Caller, Role, Tokens};
-use crate::serve::BODY_LIMIT;
+use cee_eligibility::api::{rpc_code, MAX_BODY_BYTES as BODY_LIMIT};
 
 /// The answer type of every route.
 pub type Answer = Response<Full<Bytes>>;
@@ -58,13 +58,10 @@ pub struct Settings {
     pub forwarded_for: bool,
 }
 
-/// A JSON-RPC error envelope of the public API (the façade's shape; kept in this one place).
+/// `status` with the JSON-RPC error envelope of the public API (the façade's own
+/// [`api::rpc_error`](cee_eligibility::api::rpc_error): one definition of the shape).
 pub fn rpc_error(status: u16, code: i32, message: &str, data: Option<&str>) -> Answer {
-    let mut error = json!({ "code": code, "message": message });
-    if let Some(d) = data {
-        error["data"] = Value::from(d);
-    }
-    let body = json!({ "id": 1, "jsonrpc": "2.0", "error": error });
+    let body = cee_eligibility::api::rpc_error(code, message, data.map(Value::from));
     json_answer(status, Some(body.to_string().into()))
 }
 
@@ -254,7 +251,12 @@ impl App {
             Resolved::Found(r) => r,
             Resolved::MethodNotAllowed(allow, template) => {
                 let data = format!("allowed methods: {allow}");
-                let a = rpc_error(405, -32601, "Method not found", Some(&data));
+                let a = rpc_error(
+                    405,
+                    rpc_code::METHOD_NOT_FOUND,
+                    "Method not found",
+                    Some(&data),
+                );
                 return done(template, None, with_header(a, header::ALLOW, &allow));
             }
             Resolved::NotFound => {
@@ -291,7 +293,12 @@ impl App {
         } = route.kind
         {
             if self.disabled.contains(&s) {
-                let a = rpc_error(405, -32601, "This service is disabled", None);
+                let a = rpc_error(
+                    405,
+                    rpc_code::METHOD_NOT_FOUND,
+                    "This service is disabled",
+                    None,
+                );
                 return done(t, op_id, with_header(a, header::ALLOW, ""));
             }
         }
@@ -312,7 +319,7 @@ impl App {
             return Err(too_many(nu.wait_time_from(DefaultClock::default().now())));
         }
         Err(with_header(
-            rpc_error(401, -32501, "Unauthorized Error", None),
+            rpc_error(401, rpc_code::UNAUTHORIZED, "Unauthorized Error", None),
             header::WWW_AUTHENTICATE,
             "Bearer",
         ))
@@ -374,14 +381,14 @@ impl App {
             (Kind::OpenApi, _) => json_answer(200, Some(self.openapi.clone())),
             (_, None) => rpc_error(
                 500,
-                -32603,
+                rpc_code::INTERNAL,
                 "Internal error",
                 Some("route without a caller"),
             ),
             (Kind::PublicKey, Some(_)) => json_answer(200, Some(self.public_key.clone())),
             (Kind::NotImplemented, Some(_)) => rpc_error(
                 501,
-                -32601,
+                rpc_code::METHOD_NOT_FOUND,
                 "Not implemented",
                 Some("not available in this version of cee serve"),
             ),
@@ -402,7 +409,9 @@ impl App {
                     .await;
                     match joined {
                         Ok(r) => r,
-                        Err(_) => return rpc_error(500, -32603, "Internal error", None),
+                        Err(_) => {
+                            return rpc_error(500, rpc_code::INTERNAL, "Internal error", None)
+                        }
                     }
                 };
                 facade_answer(&r)
@@ -421,10 +430,10 @@ impl App {
                             );
                             a
                         }
-                        Err(_) => rpc_error(500, -32603, "Internal error", None),
+                        Err(_) => rpc_error(500, rpc_code::INTERNAL, "Internal error", None),
                     },
                     Ok(Err(e)) => engine_error(e),
-                    Err(_) => rpc_error(500, -32603, "Internal error", None),
+                    Err(_) => rpc_error(500, rpc_code::INTERNAL, "Internal error", None),
                 }
             }
             (Kind::Stats, Some(_)) => {
@@ -443,7 +452,7 @@ impl App {
                         }),
                     ),
                     Ok(Err(e)) => engine_error(e),
-                    Err(_) => rpc_error(500, -32603, "Internal error", None),
+                    Err(_) => rpc_error(500, rpc_code::INTERNAL, "Internal error", None),
                 }
             }
             (Kind::Journal, Some(_)) => self.journal(req.uri().query()).await,
@@ -482,7 +491,7 @@ impl App {
         let entries = match tokio::task::spawn_blocking(move || engine.error_journal()).await {
             Ok(Ok(e)) => e,
             Ok(Err(e)) => return engine_error(e),
-            Err(_) => return rpc_error(500, -32603, "Internal error", None),
+            Err(_) => return rpc_error(500, rpc_code::INTERNAL, "Internal error", None),
         };
         let skip = usize::try_from(after).unwrap_or(usize::MAX);
         let take = usize::try_from(limit).unwrap_or(1000);
@@ -552,13 +561,13 @@ impl App {
                 }),
             ),
             Ok(Err(e)) => engine_error(e),
-            Err(_) => rpc_error(500, -32603, "Internal error", None),
+            Err(_) => rpc_error(500, rpc_code::INTERNAL, "Internal error", None),
         }
     }
 }
 
 fn invalid(data: &str) -> Answer {
-    rpc_error(400, -32602, "Invalid params", Some(data))
+    rpc_error(400, rpc_code::INVALID_PARAMS, "Invalid params", Some(data))
 }
 
 /// An engine failure as the façade answers it.

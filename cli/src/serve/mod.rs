@@ -31,9 +31,6 @@ mod tokens;
 
 pub use routes::Service;
 
-/// Largest accepted request body.
-pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
-
 /// Log verbosity.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum LogLevel {
