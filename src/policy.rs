@@ -1,9 +1,12 @@
-//! The eligibility rules (SPEC §4): pure functions over dates and journeys, no storage.
+//! The eligibility rules (SPEC §4–§6): pure functions over dates, journeys and earlier
+//! applications ([`Prior`]: which block, which one describes a conflict, what it may show,
+//! which identifiers reach a record), no storage.
 
 use std::time::Duration;
 
 use crate::fields::{JourneyType, OperatorClass, Timestamp};
 use crate::geo;
+use crate::identity::IdKind;
 
 /// Windows and thresholds for one journey type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +119,131 @@ pub(crate) struct Thresholds {
     pub standardized_min: i64,
     /// Specific applications dated `>=` this block.
     pub specific_min: i64,
+}
+
+/// An earlier application as the rules see it: what the in-memory index holds per
+/// identifier (32 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Prior {
+    /// Its operation date (UTC ms).
+    pub datetime: i64,
+    /// The operator that stored it.
+    pub operator: u32,
+    flags: u8,
+    /// Its application uuid.
+    pub app: [u8; 16],
+}
+
+const LONG: u8 = 1;
+const STANDARDIZED: u8 = 2;
+
+impl Prior {
+    pub(crate) fn new(
+        datetime: i64,
+        operator: u32,
+        journey_type: JourneyType,
+        standardized: bool,
+        app: [u8; 16],
+    ) -> Self {
+        let mut flags = 0;
+        if journey_type == JourneyType::Long {
+            flags |= LONG;
+        }
+        if standardized {
+            flags |= STANDARDIZED;
+        }
+        Prior {
+            datetime,
+            operator,
+            flags,
+            app,
+        }
+    }
+
+    pub(crate) fn journey_type(&self) -> JourneyType {
+        if self.flags & LONG != 0 {
+            JourneyType::Long
+        } else {
+            JourneyType::Short
+        }
+    }
+
+    /// A registered (standardized) application, not an imported (specific) one?
+    pub(crate) fn is_standardized(&self) -> bool {
+        self.flags & STANDARDIZED != 0
+    }
+
+    /// SPEC §5 rules 1 and 3 (rule 2 is which identifiers reach it, [`reachable_by`]; rule 4
+    /// is a deleted application's absence).
+    pub(crate) fn blocks(&self, jt: JourneyType, th: &Thresholds) -> bool {
+        self.journey_type() == jt
+            && self.datetime
+                >= if self.is_standardized() {
+                    th.standardized_min
+                } else {
+                    th.specific_min
+                }
+    }
+
+    /// Which of several blocking applications describes a conflict: the most recent (SPEC
+    /// §5); among equally recent ones the caller's own (its uuid can be shown), then a fixed
+    /// order, so the answer never depends on insertion or rebuild order.
+    pub(crate) fn precedence(&self, caller: u32) -> (i64, bool, [u8; 16]) {
+        (self.datetime, self.operator == caller, self.app)
+    }
+
+    /// Is it the row `operator` imported with journey type `jt` (import uniqueness, SPEC §6)?
+    pub(crate) fn is_import_of(&self, operator: u32, jt: JourneyType) -> bool {
+        self.operator == operator && self.journey_type() == jt && !self.is_standardized()
+    }
+
+    /// What `caller` may learn of it as a blocker (SPEC §5): its uuid when it is the caller's
+    /// own; also its journey (id and status) when that is a short registration.
+    pub(crate) fn disclosure(&self, caller: u32) -> Disclosure {
+        let own = self.operator == caller;
+        Disclosure {
+            uuid: own,
+            journey: own && self.is_standardized() && self.journey_type() == JourneyType::Short,
+        }
+    }
+}
+
+/// What a conflict may show of the blocking application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Disclosure {
+    /// Its uuid.
+    pub uuid: bool,
+    /// Its journey's id and status.
+    pub journey: bool,
+}
+
+/// The most recent of `priors` that blocks a candidate of type `jt` (ties: [`Prior::precedence`]).
+pub(crate) fn most_recent_blocking<'a>(
+    priors: impl IntoIterator<Item = &'a Prior>,
+    jt: JourneyType,
+    th: &Thresholds,
+    caller: u32,
+) -> Option<Prior> {
+    priors
+        .into_iter()
+        .filter(|e| e.blocks(jt, th))
+        .max_by_key(|e| e.precedence(caller))
+        .copied()
+}
+
+/// SPEC §5 rule 2: the identifiers (kind, pseudonym) an application is reachable by — its
+/// name+phone only when it has no identity key, its licence and identity key when present.
+pub(crate) fn reachable_by(
+    name_phone: [u8; 16],
+    license: Option<[u8; 16]>,
+    identity_key: Option<[u8; 16]>,
+) -> impl Iterator<Item = (IdKind, [u8; 16])> {
+    let np = identity_key
+        .is_none()
+        .then_some((IdKind::NamePhone, name_phone));
+    np.into_iter()
+        .chain(license.map(|p| (IdKind::License, p)))
+        .chain(identity_key.map(|p| (IdKind::IdentityKey, p)))
 }
 
 /// Why a short journey cannot carry a CEE application.
@@ -654,6 +782,54 @@ mod tests {
             ..Policy::default()
         };
         assert!(serde_json::to_string(&odd).is_err(), "not whole days");
+    }
+
+    #[test]
+    fn which_identifiers_reach_a_record() {
+        let kinds = |ik: Option<[u8; 16]>, dl: Option<[u8; 16]>| {
+            reachable_by([1; 16], dl, ik)
+                .map(|(k, _)| k)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(kinds(None, None), [IdKind::NamePhone]);
+        assert_eq!(
+            kinds(None, Some([2; 16])),
+            [IdKind::NamePhone, IdKind::License]
+        );
+        // SPEC §5 rule 2: with an identity key, name and phone no longer match.
+        assert_eq!(
+            kinds(Some([3; 16]), Some([2; 16])),
+            [IdKind::License, IdKind::IdentityKey]
+        );
+    }
+
+    #[test]
+    fn priors_block_and_disclose_by_the_rules() {
+        let th = Thresholds {
+            standardized_min: 10,
+            specific_min: 20,
+        };
+        let std_short = Prior::new(15, 7, JourneyType::Short, true, [1; 16]);
+        let imported = Prior::new(15, 7, JourneyType::Short, false, [2; 16]);
+        assert!(std_short.blocks(JourneyType::Short, &th));
+        assert!(!std_short.blocks(JourneyType::Long, &th));
+        assert!(
+            !imported.blocks(JourneyType::Short, &th),
+            "specific window is shorter"
+        );
+        assert!(imported.is_import_of(7, JourneyType::Short));
+        assert!(!imported.is_import_of(8, JourneyType::Short));
+        assert!(!std_short.is_import_of(7, JourneyType::Short));
+        let own = std_short.disclosure(7);
+        assert!(own.uuid && own.journey);
+        let other = std_short.disclosure(8);
+        assert!(!other.uuid && !other.journey);
+        let own_import = imported.disclosure(7);
+        assert!(own_import.uuid && !own_import.journey);
+        // Equally recent: the caller's own wins.
+        let theirs = Prior::new(15, 8, JourneyType::Short, true, [9; 16]);
+        let got = most_recent_blocking([&theirs, &std_short], JourneyType::Short, &th, 7);
+        assert_eq!(got, Some(std_short));
     }
 
     #[test]

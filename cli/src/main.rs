@@ -101,17 +101,17 @@ fn main() -> ExitCode {
 /// Where the database is and how to unlock it.
 #[derive(clap::Args, Debug)]
 struct DbArgs {
-    /// The database directory (created if absent).
-    #[arg(long, value_name = "DIR")]
+    /// The database directory (created if absent; `serve` needs --create for that).
+    #[arg(long, value_name = "DIR", env = "CEE_DB")]
     db: PathBuf,
     /// A file holding the database secret as 64 hex characters (default: the CEE_SECRET
     /// environment variable). Never pass the secret itself as an argument.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", env = "CEE_SECRET_FILE")]
     secret_file: Option<PathBuf>,
     /// Pretend the current time is DATETIME (RFC 3339; for replays and tests). The operation
     /// period in force is set with --start-date / --end-date / --policy (the default one,
     /// 2023-01-01 .. 2025-01-01 Paris time, is over).
-    #[arg(long, value_name = "DATETIME")]
+    #[arg(long, value_name = "DATETIME", env = "CEE_NOW")]
     now: Option<Timestamp>,
 }
 

@@ -1,9 +1,10 @@
 //! `cee simulate`, `cee register` and `cee stats`: one engine call each, JSON on stdout.
 
+use cee_eligibility::api::{conflict_json, registration_json};
 use cee_eligibility::{
-    Conflict, ConflictReason, DrivingLicense, IdentityKey, JourneyType, LastNameTrunc,
-    OperatorJourneyId, PhoneTrunc, Refusal, RegisterKind, RegisterOutcome, RegisterRequest,
-    SimulateRequest, Simulation, Timestamp,
+    ConflictReason, DrivingLicense, IdentityKey, JourneyType, LastNameTrunc, OperatorJourneyId,
+    PhoneTrunc, Refusal, RegisterKind, RegisterOutcome, RegisterRequest, SimulateRequest,
+    Simulation, Timestamp,
 };
 use serde_json::{json, Map, Value};
 
@@ -114,9 +115,8 @@ pub fn simulate(args: &SimulateArgs) -> Result<Outcome> {
                 Outcome::Positive
             }
             Simulation::Blocked(c) => {
-                let mut body = Map::new();
+                let mut body = conflict_json(&c, true);
                 body.insert("eligible".into(), false.into());
-                conflict_fields(&mut body, &c);
                 println!("{}", Value::Object(body));
                 Outcome::Negative
             }
@@ -153,17 +153,8 @@ pub fn register(args: &RegisterArgs) -> Result<Outcome> {
         };
         Ok(match engine.register(&args.operator.operator(), &req)? {
             RegisterOutcome::Registered(r) => {
-                let mut body = Map::new();
+                let mut body = registration_json(&r);
                 body.insert("registered".into(), true.into());
-                body.insert("uuid".into(), r.uuid.to_string().into());
-                body.insert("datetime".into(), r.datetime.to_string().into());
-                body.insert("token".into(), r.token.into());
-                if let Some(j) = r.journey_id {
-                    body.insert("journey_id".into(), j.into());
-                }
-                if let Some(s) = r.status {
-                    body.insert("status".into(), s.to_string().into());
-                }
                 println!("{}", Value::Object(body));
                 Outcome::Positive
             }
@@ -198,25 +189,9 @@ fn refusal_json(refusal: &Refusal) -> Value {
     body.insert("http_status".into(), http.into());
     body.insert("message".into(), message.into());
     if let Refusal::Conflict(c) = refusal {
-        let mut conflict = Map::new();
-        conflict_fields(&mut conflict, c);
-        body.insert("conflict".into(), Value::Object(conflict));
+        body.insert("conflict".into(), Value::Object(conflict_json(c, true)));
     }
     Value::Object(body)
-}
-
-/// The façade's 409 fields: `datetime`, and `uuid`, `journey_id`, `status` when visible.
-fn conflict_fields(body: &mut Map<String, Value>, c: &Conflict) {
-    if let Some(u) = c.uuid {
-        body.insert("uuid".into(), u.to_string().into());
-    }
-    body.insert("datetime".into(), c.datetime.to_string().into());
-    if let Some(j) = c.journey_id {
-        body.insert("journey_id".into(), j.into());
-    }
-    if let Some(s) = c.status {
-        body.insert("status".into(), s.to_string().into());
-    }
 }
 
 /// Runs `cee stats`.

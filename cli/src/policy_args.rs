@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use cee_eligibility::{Engine, Policy, Timestamp};
+use cee_eligibility::{Policy, Timestamp};
 use serde_json::{Map, Value};
 
 use crate::Result;
@@ -127,20 +127,6 @@ pub fn describe(p: &Policy) -> String {
         "policy in force: operation period {} .. {} (end excluded), registration delay {delay}",
         p.start_date, p.end_date
     )
-}
-
-/// Prints the policy in force on stderr, and a warning when now is past its end date.
-pub fn announce(engine: &Engine) {
-    let p = engine.policy();
-    eprintln!("cee: {}", describe(p));
-    let now = engine.now();
-    if now >= p.end_date {
-        eprintln!(
-            "cee: warning: now ({now}) is past the end of the operation period ({}): every \
-             registration will be refused; set --end-date, --policy or APP_CEE_END_DATE",
-            p.end_date
-        );
-    }
 }
 
 #[cfg(test)]

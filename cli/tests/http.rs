@@ -82,6 +82,7 @@ fn start(
             "serve",
             "--db",
             "db",
+            "--create",
             "--now",
             "2024-06-15T12:00:00Z",
             "--addr",
@@ -97,10 +98,9 @@ fn start(
     let mut stderr = BufReader::new(child.stderr.take().ok_or("no stderr")?);
     let mut line = String::new();
     stderr.read_line(&mut line)?;
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
+    let started: Value = serde_json::from_str(&line)?;
+    let addr = started["addr"]
+        .as_str()
         .ok_or_else(|| format!("no address in {line:?}"))?
         .to_owned();
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -228,7 +228,7 @@ fn serve_answers_the_api_over_http() -> R {
         rest.push_str(&line?);
         rest.push('\n');
     }
-    assert!(rest.contains("database flushed"), "{rest}");
+    assert!(rest.contains("registry flushed"), "{rest}");
     drop(server);
 
     // What was written over HTTP is on disk.

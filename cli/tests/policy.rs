@@ -211,6 +211,7 @@ fn serve(
         "127.0.0.1:0",
         "--tokens",
         "tokens.json",
+        "--create",
     ])
     .args(extra)
     .current_dir(dir)
@@ -231,7 +232,12 @@ fn serve(
         }
         head.push_str(&line);
         if let Some(a) = line.split("http://").nth(1) {
-            addr = a.split_whitespace().next().map(str::to_owned);
+            // The listening line is a JSON log event: the address ends at the first character
+            // that cannot be part of `IP:PORT`.
+            let end = a
+                .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':'))
+                .unwrap_or(a.len());
+            addr = Some(a[..end].to_owned());
         }
         if line.contains("policy in force") {
             break;
@@ -256,7 +262,8 @@ fn serve_prints_the_policy_and_registers_with_the_real_clock() -> R {
     let mut warning = String::new();
     rest.read_line(&mut warning)?;
     assert!(
-        warning.contains("warning") && warning.contains("every registration will be refused"),
+        warning.contains(r#""level":"warn""#)
+            && warning.contains("every registration will be refused"),
         "{warning}"
     );
     drop(child);

@@ -86,6 +86,8 @@ mod journeys;
 mod json;
 mod path;
 
+pub use cee::{conflict_json, registration_json};
+
 use serde_json::{json, Value};
 
 use crate::engine::{Engine, Operator};

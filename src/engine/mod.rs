@@ -15,11 +15,10 @@ pub use types::*;
 
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::fields::{ApplicationId, JourneyType, Timestamp};
+use crate::fields::{JourneyType, Timestamp};
 use crate::identity::{IdKind, Keys, Pseudonym};
-use crate::index::{Entry, MemIndex};
-use crate::policy::Policy;
-use crate::store::jt_from_byte;
+use crate::index::MemIndex;
+use crate::policy::{self, Policy, Prior};
 use crate::store::{
     AppKind, AppRecord, Backend, ChangeSet, ImportKey, IndexDelta, IndexEntry, LoadedSegment,
     Origin, SegmentRow, StoreOptions, WriteTxn,
@@ -164,23 +163,22 @@ fn load_index(store: &dyn Backend) -> Result<(MemIndex, HashSet<ImportKey>), Err
     let mut keyed_imports = HashSet::new();
     store.load_changed_imports(&mut |uuid, r| {
         if r.deleted_at.is_none() && r.identity_key.is_some() {
-            keyed_imports.insert(import_key(&uuid, &r)?);
+            keyed_imports.insert(import_key(&r));
         }
         overridden.insert(uuid);
         Ok(())
     })?;
     load_segments(store, &index, &overridden)?;
     store.load_entries(&mut |e| {
-        index.insert(&e.pseudonym, Entry::from_index(&e));
+        index.insert(&e.pseudonym, prior(&e));
         Ok(())
     })?;
     Ok((index, keyed_imports))
 }
 
 /// What an imported application's record must not repeat on import.
-fn import_key(uuid: &[u8; 16], r: &AppRecord) -> Result<ImportKey, Error> {
-    let jt = jt_from_byte(r.journey_type).ok_or_else(|| corrupt_app(uuid, "journey type"))?;
-    Ok((r.operator_id, jt, r.name_phone))
+fn import_key(r: &AppRecord) -> ImportKey {
+    (r.operator_id, r.journey_type, r.name_phone)
 }
 
 /// Inserts every imported row that no override supersedes. Inserting dominates (hash-map
@@ -208,7 +206,7 @@ fn load_segments(
                         let uuid = seg.uuid(i, &loaded.mask);
                         if overridden.is_empty() || !overridden.contains(&uuid) {
                             let e = segment_entry(seg.operator, row, uuid);
-                            index.insert(&p, Entry::from_index(&e));
+                            index.insert(&p, prior(&e));
                         }
                     }
                 }
@@ -237,41 +235,27 @@ fn segment_entry(operator: u32, row: &SegmentRow, uuid: [u8; 16]) -> IndexEntry 
     }
 }
 
-/// Index entries owned by an active application record.
-pub(crate) fn record_entries(uuid: &[u8; 16], r: &AppRecord) -> Result<Vec<IndexEntry>, Error> {
-    let journey_type =
-        jt_from_byte(r.journey_type).ok_or_else(|| corrupt_app(uuid, "journey type"))?;
-    let app_kind = AppKind::from_u8(r.kind).ok_or_else(|| corrupt_app(uuid, "kind"))?;
-    let mut out = Vec::with_capacity(3);
-    let mut push = |id_kind, p: [u8; 16]| {
-        out.push(IndexEntry {
+/// Index entries owned by an active application record: one per identifier that reaches it
+/// (`policy::reachable_by`).
+pub(crate) fn record_entries(uuid: &[u8; 16], r: &AppRecord) -> Vec<IndexEntry> {
+    let reach = policy::reachable_by(r.name_phone, r.license, r.identity_key);
+    reach
+        .map(|(id_kind, p)| IndexEntry {
             id_kind,
             pseudonym: Pseudonym(p),
-            journey_type,
+            journey_type: r.journey_type,
             datetime: r.datetime,
             app: *uuid,
-            app_kind,
+            app_kind: r.kind,
             operator: r.operator_id,
-        });
-    };
-    // SPEC §5 rule 2: name+phone only matches an application without identity key.
-    if r.identity_key.is_none() {
-        push(IdKind::NamePhone, r.name_phone);
-    }
-    if let Some(p) = r.license {
-        push(IdKind::License, p);
-    }
-    if let Some(p) = r.identity_key {
-        push(IdKind::IdentityKey, p);
-    }
-    Ok(out)
+        })
+        .collect()
 }
 
-fn corrupt_app(uuid: &[u8; 16], what: &str) -> Error {
-    Error::Corrupt {
-        record: format!("application {}", ApplicationId::from_bytes(*uuid)),
-        reason: format!("invalid {what}"),
-    }
+/// The rules' view of an index entry.
+fn prior(e: &IndexEntry) -> Prior {
+    let standardized = e.app_kind == AppKind::Standardized;
+    Prior::new(e.datetime, e.operator, e.journey_type, standardized, e.app)
 }
 
 impl Inner {
@@ -310,7 +294,7 @@ impl Inner {
             self.index.remove(&e.pseudonym, &e.app);
         }
         for e in d.added.iter().chain(&d.implied) {
-            self.index.insert(&e.pseudonym, Entry::from_index(e));
+            self.index.insert(&e.pseudonym, prior(e));
         }
         if !d.keyed_removed.is_empty() || !d.keyed_added.is_empty() {
             let mut keyed = self.keyed_imports();
@@ -340,7 +324,7 @@ impl Inner {
         match origin {
             Origin::Record => txn.stored_entries(uuid, r),
             // Segment rows have no stored entry: the one in memory is computed from the row.
-            Origin::Segment => record_entries(uuid, r),
+            Origin::Segment => Ok(record_entries(uuid, r)),
         }
     }
 
@@ -352,11 +336,25 @@ impl Inner {
         jt: JourneyType,
         d: Timestamp,
         pseudonyms: &[Pseudonym],
-    ) -> Option<Entry> {
+    ) -> Option<Prior> {
         let th = self.policy.thresholds(jt, d);
-        pseudonyms
-            .iter()
-            .filter_map(|p| self.index.most_recent_blocking(p, jt, &th, caller))
-            .max_by_key(|e| e.precedence(caller))
+        let found = pseudonyms.iter().filter_map(|p| {
+            self.index
+                .find(p, |es| policy::most_recent_blocking(es, jt, &th, caller))
+                .flatten()
+        });
+        found.max_by_key(|e| e.precedence(caller))
+    }
+
+    /// The row `operator` imported for `np` with journey type `jt`, if it still matches by
+    /// name and phone (import uniqueness, SPEC §6).
+    fn imported_by(&self, np: &Pseudonym, operator: u32, jt: JourneyType) -> Option<[u8; 16]> {
+        self.index
+            .find(np, |es| {
+                es.iter()
+                    .find(|e| e.is_import_of(operator, jt))
+                    .map(|e| e.app)
+            })
+            .flatten()
     }
 }

@@ -371,17 +371,7 @@ pub struct StoredJourney {
     pub application: Option<ApplicationId>,
 }
 
-/// Kind of a register failure in the error journal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum JournalKind {
-    /// A date rule.
-    Date,
-    /// Journey not found or not eligible.
-    NotFound,
-    /// Conflict.
-    Conflict,
-}
+pub use crate::store::JournalKind;
 
 /// One register failure (no identifier in it).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -37,10 +37,8 @@ use std::sync::Arc;
 use crate::error::Error;
 use crate::fields::JourneyType;
 
-use super::codec::{AppRecord, JournalRecord, JourneyRecord};
 use super::imported_uuid::UuidMask;
-use super::keys::IndexEntry;
-use super::segment::Segment;
+use super::records::{AppRecord, IndexEntry, JournalRecord, JourneyRecord, Segment};
 
 /// Where an application's current state is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,12 +3,14 @@
 //!
 //! The engine speaks to it through the [`Backend`] trait (`backend.rs`: the contract), in
 //! records; [`SledBackend`] (`sled_backend.rs`) is the first backend, on-disk format 2:
-//! `keys.rs` (key layout), `segment.rs` (import segments), `codec.rs` (record bytes),
-//! `imported_uuid.rs` (the uuids of imported rows).
+//! `records.rs` (the typed records), `keys.rs` (key layout), `segment.rs` (import segments),
+//! `codec.rs` (record bytes), `imported_uuid.rs` (the uuids of imported rows),
+//! `decode_error.rs` (what is wrong with damaged bytes).
 
 mod backend;
 mod backup;
 pub(crate) mod codec;
+mod decode_error;
 mod durable;
 #[cfg(test)]
 mod golden;
@@ -24,6 +26,7 @@ pub(crate) mod keys;
     )
 )]
 pub(crate) mod postgres;
+mod records;
 pub(crate) mod segment;
 mod sled_backend;
 
@@ -31,10 +34,11 @@ pub(crate) use backend::{
     Backend, ChangeSet, IdSpace, ImportKey, IndexDelta, JournalId, LoadedSegment, Origin, Reads,
     WriteTxn,
 };
-pub(crate) use codec::{AppRecord, JournalRecord, JourneyRecord, PointRecord};
 pub(crate) use imported_uuid::UuidMask;
-pub(crate) use keys::{jt_byte, jt_from_byte, AppKind, IndexEntry};
-pub(crate) use segment::{Segment, SegmentRow};
+pub use records::JournalKind;
+pub(crate) use records::{
+    AppKind, AppRecord, IndexEntry, JournalRecord, JourneyRecord, PointRecord, Segment, SegmentRow,
+};
 use sled_backend::SledBackend;
 
 /// Opens the backend `opts` describe (today: sled, format 2), checking its format version

@@ -11,10 +11,13 @@ use crate::fields::ApplicationId;
 use crate::identity::{IdKind, Keys};
 
 use super::backend::{Backend, Census, ChangeSet, IdSpace, LoadedSegment, Origin, Reads, WriteTxn};
-use super::codec::{self, AppRecord, JournalRecord, JourneyRecord};
+use super::codec;
 use super::imported_uuid::{self, UuidMask};
-use super::keys::{self, AppKind, IndexEntry};
-use super::segment::{self, Segment};
+use super::keys;
+use super::records::{
+    AppKind, AppRecord, IndexEntry, JournalRecord, JourneyRecord, Segment, SegmentRow,
+};
+use super::segment;
 use super::{Store, StoreOptions, WriteBatch};
 
 /// Format 2 on sled.
@@ -47,10 +50,7 @@ impl SledBackend {
 }
 
 fn decode_segment(k: &[u8], v: &[u8]) -> Result<Segment, Error> {
-    Segment::decode(k, v).map_err(|reason| Error::Corrupt {
-        record: "import segment".into(),
-        reason,
-    })
+    Segment::decode(k, v).map_err(|e| e.corrupt("import segment"))
 }
 
 fn app_name(uuid: &[u8; 16]) -> String {
@@ -98,10 +98,10 @@ fn check_meta(store: &Store, keys: &Keys) -> Result<(), Error> {
 }
 
 /// An imported row that no record supersedes, as a record.
-fn row_record(seg: &Segment, row: &segment::SegmentRow) -> AppRecord {
+fn row_record(seg: &Segment, row: &SegmentRow) -> AppRecord {
     AppRecord {
-        kind: AppKind::Specific as u8,
-        journey_type: keys::jt_byte(row.journey_type),
+        kind: AppKind::Specific,
+        journey_type: row.journey_type,
         operator_id: seg.operator,
         datetime: row.datetime,
         created_at: seg.created_at,
@@ -164,7 +164,7 @@ impl Reads for SledBackend {
             let mut prefix = Vec::with_capacity(19);
             prefix.extend_from_slice(&[keys::INDEX, kind as u8]);
             prefix.extend_from_slice(&p);
-            prefix.push(r.journey_type);
+            prefix.push(keys::jt_byte(r.journey_type));
             for kv in self.store.scan_prefix(&prefix) {
                 let (k, v) = kv?;
                 if k.ends_with(uuid) {

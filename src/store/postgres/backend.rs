@@ -23,10 +23,13 @@ use crate::error::Error;
 use crate::fields::{ApplicationId, JourneyType};
 use crate::identity::{IdKind, Keys};
 use crate::store::backend::Census;
-use crate::store::codec::{self, AppRecord, JournalRecord, JourneyRecord};
+use crate::store::codec;
 use crate::store::imported_uuid::{self, UuidMask};
-use crate::store::keys::{self, AppKind, IndexEntry, INDEX_KEY_LEN};
-use crate::store::segment::{self, Segment};
+use crate::store::keys::{self, INDEX_KEY_LEN};
+use crate::store::records::{
+    AppKind, AppRecord, IndexEntry, JournalRecord, JourneyRecord, Segment, SegmentRow,
+};
+use crate::store::segment;
 use crate::store::{
     Backend, ChangeSet as Changes, IdSpace, ImportKey, IndexDelta, LoadedSegment, Origin, Reads,
     WriteTxn,
@@ -189,10 +192,7 @@ impl PgBackend {
 }
 
 fn decode_segment(k: &[u8], v: &[u8]) -> Result<Segment, Error> {
-    Segment::decode(k, v).map_err(|reason| Error::Corrupt {
-        record: "import segment".into(),
-        reason,
-    })
+    Segment::decode(k, v).map_err(|e| e.corrupt("import segment"))
 }
 
 fn app_name(uuid: &[u8; 16]) -> String {
@@ -200,10 +200,10 @@ fn app_name(uuid: &[u8; 16]) -> String {
 }
 
 /// An imported row that no record supersedes, as a record (as the sled backend builds it).
-fn row_record(seg: &Segment, row: &segment::SegmentRow) -> AppRecord {
+fn row_record(seg: &Segment, row: &SegmentRow) -> AppRecord {
     AppRecord {
-        kind: AppKind::Specific as u8,
-        journey_type: keys::jt_byte(row.journey_type),
+        kind: AppKind::Specific,
+        journey_type: row.journey_type,
         operator_id: seg.operator,
         datetime: row.datetime,
         created_at: seg.created_at,
@@ -266,7 +266,7 @@ impl Reads for PgBackend {
             let mut prefix = Vec::with_capacity(19);
             prefix.extend_from_slice(&[keys::INDEX, kind as u8]);
             prefix.extend_from_slice(&p);
-            prefix.push(r.journey_type);
+            prefix.push(keys::jt_byte(r.journey_type));
             for (k, v) in self.store.scan_prefix(&prefix)? {
                 if k.ends_with(uuid) {
                     out.push(IndexEntry::decode(&k, &v).ok_or_else(|| Error::Corrupt {
@@ -598,7 +598,8 @@ mod tests {
     use super::*;
     use crate::identity::Pseudonym;
     use crate::store::postgres::testing::fresh_database;
-    use crate::store::{JournalId, SegmentRow};
+    use crate::store::JournalId;
+    use crate::store::JournalKind;
 
     fn keys() -> Arc<Keys> {
         Arc::new(Keys::new(&[7; 32]))
@@ -625,8 +626,8 @@ mod tests {
 
     fn record(name_phone: u8, license: Option<u8>) -> AppRecord {
         AppRecord {
-            kind: AppKind::Standardized as u8,
-            journey_type: 0,
+            kind: AppKind::Standardized,
+            journey_type: JourneyType::Short,
             operator_id: 42,
             datetime: 1_767_225_600_000,
             created_at: 1_767_225_600_000,
@@ -721,9 +722,9 @@ mod tests {
                 seq: txn.next_id(IdSpace::Journal).unwrap(),
             },
             JournalRecord {
-                kind: 1,
+                kind: JournalKind::Date,
                 operator_id: 42,
-                journey_type: 0,
+                journey_type: JourneyType::Short,
                 at: 1_767_225_600_000,
                 application: None,
             },
