@@ -648,6 +648,7 @@ impl Inner {
             name_phone: np.0,
             license: Some(dl.0),
             identity_key: Some(ik.0),
+            past: None,
         };
         let mut changes = ChangeSet::default();
         changes.index.added = record_entries(&u, &record)?;

@@ -7,8 +7,11 @@ use crate::error::Error;
 use crate::fields::{OperatorJourneyId, Timestamp};
 use crate::store::keys::check4;
 
-/// Version byte written in front of every record.
+/// Version byte written in front of journey and journal records (format 2 and 3).
 pub(crate) const RECORD_VERSION: u8 = 1;
+/// Version byte written in front of application records since format 3 ([`AppRecord`] with
+/// `past`); version 1 (format 2) application records still decode, with `past: None`.
+pub(crate) const APP_RECORD_VERSION: u8 = 2;
 /// No record is larger than this (journeys with 20 incentives are < 4 KiB).
 const LIMIT: usize = 64 * 1024;
 
@@ -22,9 +25,35 @@ pub(crate) trait Validate {
     fn validate(&self) -> Result<(), String>;
 }
 
+/// A stored record type: the version byte this build writes, and how older versions decode.
+pub(crate) trait Record: Encode + Decode<()> + Validate + Sized {
+    /// The version byte written in front of the body.
+    const VERSION: u8 = RECORD_VERSION;
+
+    /// Decodes the bincode body of an older version `v`; `None` when `v` is not one.
+    fn decode_older(_v: u8, _body: &[u8]) -> Option<Result<(Self, usize), String>> {
+        None
+    }
+}
+
+impl Record for JourneyRecord {}
+impl Record for JournalRecord {}
+
+impl Record for AppRecord {
+    const VERSION: u8 = APP_RECORD_VERSION;
+
+    fn decode_older(v: u8, body: &[u8]) -> Option<Result<(Self, usize), String>> {
+        (v == RECORD_VERSION).then(|| {
+            bincode::decode_from_slice::<AppRecordV1, _>(body, config())
+                .map(|(r, n)| (r.into(), n))
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
 /// Encodes a record: `[version][bincode body][check ×4 over version and body]`.
-pub(crate) fn encode<T: Encode>(value: &T) -> Vec<u8> {
-    let mut out = vec![RECORD_VERSION];
+pub(crate) fn encode<T: Record>(value: &T) -> Vec<u8> {
+    let mut out = vec![T::VERSION];
     // Encoding into a Vec only fails past the limit, which no record reaches; an error here
     // would be a bug, surfaced as an empty (and therefore corrupt-on-read) body.
     if let Ok(body) = bincode::encode_to_vec(value, config()) {
@@ -36,10 +65,7 @@ pub(crate) fn encode<T: Encode>(value: &T) -> Vec<u8> {
 }
 
 /// Decodes and validates a record; `what` names it in the error (never an identifier).
-pub(crate) fn decode<T: Decode<()> + Validate>(
-    bytes: &[u8],
-    what: impl FnOnce() -> String,
-) -> Result<T, Error> {
+pub(crate) fn decode<T: Record>(bytes: &[u8], what: impl FnOnce() -> String) -> Result<T, Error> {
     let corrupt = |reason: String| Error::Corrupt {
         record: what(),
         reason,
@@ -53,25 +79,30 @@ pub(crate) fn decode<T: Decode<()> + Validate>(
     if check != check4(&[payload]) {
         return Err(corrupt("checksum mismatch (damaged bytes)".into()));
     }
-    match payload.split_first() {
-        None => Err(corrupt("empty value".into())),
-        Some((&RECORD_VERSION, body)) => {
-            if body.len() > LIMIT {
-                return Err(corrupt(format!(
-                    "{} bytes exceeds the record size limit",
-                    body.len()
-                )));
-            }
-            let v: T = match bincode::decode_from_slice::<T, _>(body, config()) {
-                Ok((v, n)) if n == body.len() => v,
-                Ok((_, n)) => return Err(corrupt(format!("{} trailing bytes", body.len() - n))),
-                Err(e) => return Err(corrupt(e.to_string())),
-            };
-            v.validate().map_err(corrupt)?;
-            Ok(v)
-        }
-        Some((v, _)) => Err(corrupt(format!("unknown record version {v}"))),
+    let Some((&version, body)) = payload.split_first() else {
+        return Err(corrupt("empty value".into()));
+    };
+    if body.len() > LIMIT {
+        return Err(corrupt(format!(
+            "{} bytes exceeds the record size limit",
+            body.len()
+        )));
     }
+    let decoded = if version == T::VERSION {
+        bincode::decode_from_slice::<T, _>(body, config()).map_err(|e| e.to_string())
+    } else {
+        match T::decode_older(version, body) {
+            Some(r) => r,
+            None => return Err(corrupt(format!("unknown record version {version}"))),
+        }
+    };
+    let v = match decoded {
+        Ok((v, n)) if n == body.len() => v,
+        Ok((_, n)) => return Err(corrupt(format!("{} trailing bytes", body.len() - n))),
+        Err(e) => return Err(corrupt(e)),
+    };
+    v.validate().map_err(corrupt)?;
+    Ok(v)
 }
 
 /// Is `ms` a representable instant (years 0000–9999)?
@@ -109,9 +140,23 @@ impl Validate for AppRecord {
         {
             instant(t, "timestamp")?;
         }
-        match &self.journey {
-            Some((_, ojid)) => journey_id_text(ojid),
+        if let Some((_, ojid)) = &self.journey {
+            journey_id_text(ojid)?;
+        }
+        match &self.past {
             None => Ok(()),
+            Some(_) if self.kind != 2 || self.journey.is_some() => {
+                Err("an imported standardized application of another kind or with a journey".into())
+            }
+            Some(PastApplication {
+                operator_journey_id: Some(ojid),
+            }) if self.journey_type == 0 => journey_id_text(ojid),
+            Some(PastApplication {
+                operator_journey_id: Some(_),
+            }) => Err("a long imported application with an operator_journey_id".into()),
+            Some(PastApplication {
+                operator_journey_id: None,
+            }) => Ok(()),
         }
     }
 }
@@ -168,6 +213,55 @@ pub(crate) struct AppRecord {
     pub license: Option<[u8; 16]>,
     /// The identity-key pseudonym, if any.
     pub identity_key: Option<[u8; 16]>,
+    /// Record version 2 (format 3): a past standardized application imported from the
+    /// decommissioned registry (SPEC §11.2) — its uuid and token are the ones it had there,
+    /// it refers to no journey record here. `None` for every other application.
+    pub past: Option<PastApplication>,
+}
+
+/// What an imported standardized application keeps beyond [`AppRecord`]'s fields.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub(crate) struct PastApplication {
+    /// Short: the `operator_journey_id` it was sent with (no journey record is needed).
+    pub operator_journey_id: Option<String>,
+}
+
+/// An application record as format 2 wrote it (record version 1): [`AppRecord`] without
+/// `past`. Decoded, never written.
+#[derive(Debug, Clone, PartialEq, Decode)]
+struct AppRecordV1 {
+    kind: u8,
+    journey_type: u8,
+    operator_id: u32,
+    datetime: i64,
+    created_at: i64,
+    application_timestamp: Option<i64>,
+    journey: Option<(u64, String)>,
+    token: Option<String>,
+    deleted_at: Option<i64>,
+    name_phone: [u8; 16],
+    license: Option<[u8; 16]>,
+    identity_key: Option<[u8; 16]>,
+}
+
+impl From<AppRecordV1> for AppRecord {
+    fn from(r: AppRecordV1) -> Self {
+        AppRecord {
+            kind: r.kind,
+            journey_type: r.journey_type,
+            operator_id: r.operator_id,
+            datetime: r.datetime,
+            created_at: r.created_at,
+            application_timestamp: r.application_timestamp,
+            journey: r.journey,
+            token: r.token,
+            deleted_at: r.deleted_at,
+            name_phone: r.name_phone,
+            license: r.license,
+            identity_key: r.identity_key,
+            past: None,
+        }
+    }
 }
 
 /// A journey point.

@@ -24,8 +24,8 @@ pub(crate) const SEGMENT: u8 = 0x06;
 /// each supersedes its segment row.
 pub(crate) const OVERRIDE: u8 = 0x07;
 
-/// The on-disk format this build reads and writes.
-pub(crate) const FORMAT_VERSION: u8 = 2;
+/// The on-disk format this build writes (and reads; format 2 is migrated on open).
+pub(crate) const FORMAT_VERSION: u8 = 3;
 pub(crate) const META_FORMAT: &[u8] = &[META, b'f', b'o', b'r', b'm', b'a', b't'];
 pub(crate) const META_KEYCHECK: &[u8] = &[META, b'k', b'e', b'y', b'c', b'h', b'e', b'c', b'k'];
 

@@ -65,6 +65,18 @@ fn check_meta(store: &Store, keys: &Keys) -> Result<(), Error> {
         (Some(f), Some(c)) => {
             match f.as_slice() {
                 [v] if *v == keys::FORMAT_VERSION => {}
+                // Format 2 → 3 adds a record version (application records with `past`) and
+                // rewrites nothing: format-2 records still decode. Only the version moves,
+                // so that a build that reads format 2 only refuses the registry from now on.
+                [2] => {
+                    if c.as_slice() != keys.key_check() {
+                        return Err(Error::WrongSecret);
+                    }
+                    let mut b = WriteBatch::default();
+                    b.insert(keys::META_FORMAT, &[keys::FORMAT_VERSION]);
+                    store.apply(b)?;
+                    store.flush()?;
+                }
                 [v] => {
                     return Err(Error::UnsupportedFormat {
                         found: *v,
@@ -112,6 +124,7 @@ fn row_record(seg: &Segment, row: &segment::SegmentRow) -> AppRecord {
         name_phone: row.name_phone,
         license: None,
         identity_key: None,
+        past: None,
     }
 }
 
