@@ -277,6 +277,27 @@ impl MemIndex {
         map.get(&k)?.entries().iter().find(|e| is(e)).map(|e| e.app)
     }
 
+    /// Has `operator` a live standardized application of type `jt` dated exactly `datetime`
+    /// under pseudonym `p` (the standardized-import `Conflict` rule, SPEC §11.2)?
+    pub(crate) fn standardized_at(
+        &self,
+        p: &Pseudonym,
+        operator: u32,
+        jt: JourneyType,
+        datetime: i64,
+    ) -> bool {
+        let (s, k) = split(p);
+        let map = self.shards[s].read().unwrap_or_else(|e| e.into_inner());
+        map.get(&k).is_some_and(|slot| {
+            slot.entries().iter().any(|e| {
+                e.operator == operator
+                    && e.journey_type() == jt
+                    && e.datetime == datetime
+                    && e.app_kind() == AppKind::Standardized
+            })
+        })
+    }
+
     /// Number of pseudonyms and entries held.
     pub(crate) fn len(&self) -> (usize, usize) {
         let mut keys = 0;

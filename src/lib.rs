@@ -41,7 +41,8 @@ pub use engine::{
     Application, Config, Conflict, ConflictReason, DateRule, Driver, Durability, Engine, FailedRow,
     IdentityRow, ImportReport, ImportRow, JournalEntry, JournalKind, Journey, JourneyPatch,
     JourneyPoint, Operator, Refusal, RegisterKind, RegisterOutcome, RegisterRequest, Registration,
-    SimulateRequest, Simulation, Stats, StoredJourney, MAX_IMPORT_ROWS,
+    SimulateRequest, Simulation, StandardizedRow, Stats, StoredJourney, MAX_IMPORT_ROWS,
+    MAX_TOKEN_LEN,
 };
 pub use error::{Error, FieldErrors, PathError, StorageError};
 pub use fields::*;

@@ -22,7 +22,7 @@ use crate::token;
 /// [`Engine::import_identity`] refuse more, the façade and `cee import` send no more.
 pub const MAX_IMPORT_ROWS: usize = 1000;
 
-fn check_batch_len(n: usize) -> Result<(), Error> {
+pub(super) fn check_batch_len(n: usize) -> Result<(), Error> {
     if (1..=MAX_IMPORT_ROWS).contains(&n) {
         Ok(())
     } else {
@@ -36,7 +36,7 @@ fn check_batch_len(n: usize) -> Result<(), Error> {
 }
 
 /// Parses a field, collecting its error under `path`.
-fn field<T: std::str::FromStr<Err = FieldError>>(
+pub(super) fn field<T: std::str::FromStr<Err = FieldError>>(
     errors: &mut FieldErrors,
     path: &str,
     raw: &str,
@@ -131,8 +131,9 @@ impl Engine {
             tracing::debug!(imported, "import checked");
             let mut changes = ChangeSet::default();
             if imported > 0 {
-                seg.id = txn.next_id(IdSpace::Segment)?;
                 let mask = UuidMask::of(&inner.keys, seg.created_at);
+                // An id whose rows' uuids name no kept (imported standardized) application.
+                inner.segment_id(txn, &mut seg, &mask)?;
                 changes.index.implied = seg
                     .rows
                     .iter()
@@ -628,8 +629,9 @@ impl Inner {
             )?));
         }
         // Insert: record, index entries and the journey link, in one atomic batch.
-        let uuid = ApplicationId::new_random();
-        let u = *uuid.as_bytes();
+        // A random v4 uuid that names no application (a kept one may be any uuid).
+        let u = super::standardized::fresh_uuid(txn, &HashSet::new(), ApplicationId::new_random)?;
+        let uuid = ApplicationId::from_bytes(u);
         let token = self
             .signer
             .sign(&token::message(&op.siret, jt, &req.driving_license, d));

@@ -21,7 +21,8 @@ pub(crate) use backend::{
     Backend, ChangeSet, IdSpace, ImportKey, IndexDelta, JournalId, LoadedSegment, Origin, Reads,
     WriteTxn,
 };
-pub(crate) use codec::{AppRecord, JournalRecord, JourneyRecord, PointRecord};
+pub(crate) use codec::{AppRecord, JournalRecord, JourneyRecord, PastApplication, PointRecord};
+pub(crate) use imported_uuid::is_imported as is_imported_uuid;
 pub(crate) use imported_uuid::UuidMask;
 pub(crate) use keys::{jt_byte, jt_from_byte, AppKind, IndexEntry};
 pub(crate) use segment::{Segment, SegmentRow};
