@@ -10,6 +10,7 @@ mod import;
 mod journeys;
 mod register;
 mod routing;
+mod standardized;
 
 use cee_eligibility::api::{Api, Response};
 use cee_eligibility::clock::ManualClock;
