@@ -18,6 +18,7 @@ mod import;
 mod ops;
 mod secret;
 mod serve;
+mod standardized;
 
 /// Errors of the tool: a message for the user (exit code 2).
 type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
@@ -49,7 +50,9 @@ enum Command {
     /// outcome (eligible, blocked by history, blocked by dedup, journey not eligible, J+7
     /// rule) and measures latencies.
     Demo(demo::Args),
-    /// Bulk-imports historical *specific* beneficiaries from a CSV file or a JSON array.
+    /// Bulk-imports historical *specific* beneficiaries from a CSV file or a JSON array
+    /// (with --standardized: past *standardized* applications, kept with their uuids and
+    /// tokens).
     ///
     /// Rows are sent in calls of 1000, each row validated on its own; the rows that failed
     /// are written to --report. The whole import is flushed to disk once at the end. Exit
