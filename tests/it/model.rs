@@ -14,6 +14,12 @@ const NAMES: [&str; 2] = ["AAA", "BBB"];
 const LICENSES: [&str; 3] = ["L1", "L2", "L3"];
 const KEYS: [char; 3] = ['a', 'b', 'c'];
 const DAY: i64 = 86_400_000;
+/// Kept uuids that standardized imports may carry (v4 and v7 shaped).
+const KEPT: [&str; 3] = [
+    "0f8fad5b-d9cb-469f-a165-70867728950e",
+    "0188bb9a-3c00-7abc-8def-0123456789ab",
+    "6a1b1d5e-6f3c-4c1e-9a8b-2b7c3d4e5f60",
+];
 
 #[derive(Debug, Clone)]
 struct Person {
@@ -46,6 +52,15 @@ enum Op {
         p: Person,
         with_license: bool,
         with_key: bool,
+    },
+    /// A past standardized application (SPEC §11.2).
+    ImportStandardized {
+        op: u32,
+        long: bool,
+        p: Person,
+        with_key: bool,
+        days_ago: i64,
+        kept: Option<usize>,
     },
     RegisterLong {
         op: u32,
@@ -85,6 +100,8 @@ fn op_strategy() -> impl Strategy<Value = Op> {
             .prop_map(|(op, long, phone, name, days_ago, key)| Op::Identity { op, long, phone, name, days_ago, key }),
         4 => (1..3u32, any::<bool>(), person(), any::<bool>(), any::<bool>())
             .prop_map(|(op, long, p, with_license, with_key)| Op::Simulate { op, long, p, with_license, with_key }),
+        2 => (1..3u32, any::<bool>(), person(), any::<bool>(), 0..5000i64, proptest::option::of(0..3usize))
+            .prop_map(|(op, long, p, with_key, days_ago, kept)| Op::ImportStandardized { op, long, p, with_key, days_ago, kept }),
         3 => (1..3u32, person(), 0..600i64).prop_map(|(op, p, days_ago)| Op::RegisterLong { op, p, days_ago }),
         3 => (1..3u32, person(), 0..600i64).prop_map(|(op, p, days_ago)| Op::RegisterShort { op, p, days_ago }),
         1 => (1..3u32, 0..8usize).prop_map(|(op, nth)| Op::Delete { op, nth }),
@@ -314,6 +331,58 @@ impl World {
                     (None, Simulation::Eligible) => {}
                     (Some(e), Simulation::Blocked(c)) => check_conflict(&c, e, op),
                     (e, got) => panic!("simulate {step:?}: oracle {e:?}, engine {got:?}"),
+                }
+            }
+            Op::ImportStandardized {
+                op,
+                long,
+                p,
+                with_key,
+                days_ago,
+                kept,
+            } => {
+                let datetime = now - days_ago * DAY;
+                let row = StandardizedRow {
+                    journey_type: if long { "long" } else { "short" }.into(),
+                    datetime: Timestamp::from_millis(datetime).unwrap().to_string(),
+                    last_name_trunc: NAMES[p.name].into(),
+                    phone_trunc: PHONES[p.phone].into(),
+                    driving_license: LICENSES[p.license].into(),
+                    identity_key: with_key.then(|| KEYS[p.key].to_string().repeat(64)),
+                    uuid: kept.map(|k| KEPT[k].into()),
+                    ..StandardizedRow::default()
+                };
+                let rep = self.engine.import_standardized(&op_(op), &[row]).unwrap();
+                let uuid: Option<ApplicationId> = kept.map(|k| KEPT[k].parse().unwrap());
+                // SPEC §11.2: Conflict on an existing uuid (deleted ones too), or on the
+                // caller's live application of that type with the same licence and date.
+                let conflict = self
+                    .oracle
+                    .apps
+                    .iter()
+                    .any(|a| uuid.is_some() && a.uuid == uuid)
+                    || self.oracle.apps.iter().any(|a| {
+                        !a.deleted
+                            && !a.specific
+                            && a.op == op
+                            && a.long == long
+                            && a.license == Some(p.license)
+                            && a.datetime == datetime
+                    });
+                assert_eq!(rep.imported, usize::from(!conflict), "{step:?}: {rep:?}");
+                if !conflict {
+                    self.oracle.apps.push(App {
+                        uuid,
+                        op,
+                        specific: false,
+                        long,
+                        datetime,
+                        phone: p.phone,
+                        name: p.name,
+                        license: Some(p.license),
+                        key: with_key.then_some(p.key),
+                        deleted: false,
+                    });
                 }
             }
             Op::RegisterLong { op, p, days_ago } => {
