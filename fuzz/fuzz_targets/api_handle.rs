@@ -37,9 +37,11 @@ fn fixture() -> &'static Fixture {
 
 const METHODS: [&str; 6] = ["GET", "POST", "DELETE", "PATCH", "PUT", "post"];
 
-const PATHS: [&str; 12] = [
+const PATHS: [&str; 14] = [
     "/policies/cee/import",
     "/policies/cee/import/identity",
+    "/policies/cee/import/standardized",
+    "/v3/policies/cee/0188bb9a-3c00-7abc-8def-0123456789ab",
     "/policies/cee/simulate",
     "/policies/cee",
     "/v3/policies/cee",
@@ -87,7 +89,7 @@ const KEYS: [&str; 32] = [
     "token",
 ];
 
-const STRINGS: [&str; 24] = [
+const STRINGS: [&str; 26] = [
     "short",
     "long",
     "standardized",
@@ -111,6 +113,8 @@ const STRINGS: [&str; 24] = [
     "75056",
     "99109",
     "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+    "0188bb9a-3c00-7abc-8def-0123456789ab",
+    "00000000-0000-0000-0000-000000000000",
     "NaN",
 ];
 

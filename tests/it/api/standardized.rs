@@ -217,3 +217,41 @@ fn hostile_values_in_every_field_fail_their_row() {
     let r = fx.call("POST", PATH, &json!([row]));
     assert_eq!(r.body.unwrap()["imported"], 1);
 }
+
+/// The fuzz seeds of this route (`fuzz/seeds/api_handle/standardized_*`, readable requests
+/// `REQ <operator> <METHOD> <path>\n<body>`) replay without a 500, each twice.
+#[test]
+fn fuzz_seeds_replay_without_500() {
+    let fx = Fx::new();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/api_handle");
+    let mut seeds: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("standardized_"))
+        })
+        .collect();
+    seeds.sort();
+    assert!(seeds.len() >= 6, "{}", dir.display());
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        for seed in &seeds {
+            let data = std::fs::read(seed).unwrap();
+            let rest = data.strip_prefix(b"REQ ").expect("readable seed");
+            let nl = rest.iter().position(|&b| b == b'\n').expect("head line");
+            let head = std::str::from_utf8(&rest[..nl]).unwrap();
+            let parts: Vec<&str> = head.splitn(3, ' ').collect();
+            let op = match parts[0] {
+                "1" => Some(&fx.op),
+                "2" => Some(&fx.op2),
+                _ => None,
+            };
+            statuses.push(fx.raw(op, parts[1], parts[2], &rest[nl + 1..]).status);
+        }
+    }
+    for s in [200, 201, 400, 404] {
+        assert!(statuses.contains(&s), "no seed answers {s}: {statuses:?}");
+    }
+}
