@@ -321,6 +321,70 @@ mod tests {
         }
     }
 
+    fn past() -> AppRecord {
+        AppRecord {
+            kind: 2,
+            journey_type: 0,
+            operator_id: 3,
+            datetime: 1_700_000_000_000,
+            created_at: 1_700_000_000_000,
+            application_timestamp: Some(1_699_000_000_000),
+            journey: None,
+            token: Some("kept".into()),
+            deleted_at: None,
+            name_phone: [1; 16],
+            license: Some([2; 16]),
+            identity_key: None,
+            past: Some(PastApplication {
+                operator_journey_id: Some("j-1".into()),
+            }),
+        }
+    }
+
+    /// A past application is standardized, without a journey record, and only a short one
+    /// carries a valid `operator_journey_id`; a version-1 record decodes with `past: None`.
+    #[test]
+    fn past_applications_are_validated() {
+        let ok = past();
+        assert_eq!(
+            decode::<AppRecord>(&encode(&ok), || "x".into()).ok(),
+            Some(ok)
+        );
+        let bad = [
+            AppRecord { kind: 1, ..past() },
+            AppRecord {
+                journey: Some((4, "j-1".into())),
+                ..past()
+            },
+            AppRecord {
+                journey_type: 1,
+                ..past()
+            },
+            AppRecord {
+                past: Some(PastApplication {
+                    operator_journey_id: Some("a b".into()),
+                }),
+                ..past()
+            },
+        ];
+        for r in bad {
+            let err = decode::<AppRecord>(&encode(&r), || "application".into());
+            assert!(matches!(err, Err(Error::Corrupt { .. })), "{r:?}");
+        }
+        let v1 = AppRecord {
+            past: None,
+            ..past()
+        };
+        let mut bytes = vec![RECORD_VERSION];
+        let body = bincode::encode_to_vec(&v1, config()).expect("encodes");
+        // Version 1 is the version-2 body without its last field (`past: None` is one 0 byte).
+        assert_eq!(body.last(), Some(&0));
+        bytes.extend_from_slice(&body[..body.len() - 1]);
+        let check = check4(&[&bytes]);
+        bytes.extend_from_slice(&check);
+        assert_eq!(decode::<AppRecord>(&bytes, || "x".into()).ok(), Some(v1));
+    }
+
     #[test]
     fn round_trip_and_corruption() {
         let bytes = encode(&sample());

@@ -332,3 +332,31 @@ fn past_applications_survive_a_reopen() -> R {
     );
     Ok(())
 }
+
+/// An identity key attached later to a past application (by its kept uuid): it then matches
+/// by key and no longer by name and phone (SPEC §5 rule 2).
+#[test]
+fn identity_keys_attach_to_past_applications() -> R {
+    let (e, _) = engine_at(NOW);
+    let (a, b) = (op(1), op(2));
+    let mut r = std_row("long", "2024-04-01T00:00:00Z", "LIC5678");
+    r.uuid = Some(UUID_V7.into());
+    e.import_standardized(&b, &[r])?;
+    assert!(!e.simulate(&a, &sim("long", P, "ABC"))?.is_eligible());
+    let rep = e.import_identity(
+        &b,
+        &[IdentityRow::Standardized {
+            cee_application_uuid: UUID_V7.into(),
+            identity_key: "d".repeat(64),
+        }],
+    )?;
+    assert_eq!(rep.imported, 1, "{rep:?}");
+    assert!(e.simulate(&a, &sim("long", P, "ABC"))?.is_eligible());
+    let mut q = sim("long", OTHER_PHONE, "XYZ");
+    q.identity_key = Some(key('d'));
+    assert!(!e.simulate(&a, &q)?.is_eligible());
+    assert!(!e
+        .simulate(&a, &by_license("long", "LIC5678"))?
+        .is_eligible());
+    Ok(())
+}
