@@ -10,6 +10,8 @@
 //! * `baseline/{sqlite,redb,hashmap,postgres}/simulate/{hit,miss_known,miss_unknown,
 //!   all_identifiers}`;
 //! * `import/batch_1000/{immediate,buffered}` (into fresh on-disk databases);
+//! * `import/standardized_batch_1000/{immediate,buffered}` (past standardized applications,
+//!   each with a licence, an identity key and a kept uuid; into fresh on-disk databases);
 //! * `open/1m` (reopening the registry: sled open + in-memory index rebuild);
 //! * `register/{long,short}/{buffered,immediate}` (fresh beneficiaries, on the registry).
 //!
@@ -29,7 +31,7 @@ use cee_bench::sqlite::Sqlite;
 use cee_bench::workload::{self, answer, Case, Cases, MISS_RESERVE, SECRET};
 use cee_bench::{Baseline, Error, Thresholds};
 use cee_eligibility::synth::Synth;
-use cee_eligibility::{Durability, Engine, Operator, RegisterOutcome};
+use cee_eligibility::{Durability, Engine, Operator, RegisterOutcome, StandardizedRow};
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput};
 
 fn main() {
@@ -118,6 +120,7 @@ fn run() -> Result<(), Error> {
     }
     bench_threads(&mut c, &engine, &cases);
     bench_import(&mut c, &synth, root.path())?;
+    bench_import_standardized(&mut c, &synth, root.path())?;
 
     // sled holds a lock on the directory: every handle must be gone before reopening.
     drop(engine);
@@ -267,6 +270,72 @@ fn bench_import(c: &mut Criterion, synth: &Synth, root: &Path) -> Result<(), Err
                 },
                 |(op, rows)| {
                     let report = engine.import(&op, black_box(&rows)).expect("import failed");
+                    assert_eq!(report.imported, workload::BATCH, "rows refused");
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    g.finish();
+    Ok(())
+}
+
+/// One past standardized application per person: licence, identity key, a kept v4 uuid.
+fn standardized_row(p: &cee_eligibility::synth::Person) -> StandardizedRow {
+    let (a, b) = (p.index.wrapping_mul(0x9E37_79B9_7F4A_7C15), p.index);
+    StandardizedRow {
+        journey_type: p.journey_type.to_string(),
+        datetime: p.datetime.to_string(),
+        last_name_trunc: p.last_name_trunc.clone(),
+        phone_trunc: p.phone_trunc.clone(),
+        driving_license: p
+            .driving_license()
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        identity_key: p.identity_key().ok().map(|k| k.to_string()),
+        uuid: Some(format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            (b >> 48) & 0xfff,
+            b & 0xffff_ffff_ffff
+        )),
+        token: Some("dG9rZW4gb2YgdGhlIG9sZCByZWdpc3RyeQ==".into()),
+        ..StandardizedRow::default()
+    }
+}
+
+fn bench_import_standardized(c: &mut Criterion, synth: &Synth, root: &Path) -> Result<(), Error> {
+    let mut g = c.benchmark_group("import/standardized_batch_1000");
+    g.throughput(Throughput::Elements(1000));
+    g.sample_size(10);
+    for (id, durability) in [
+        ("immediate", Durability::Immediate),
+        ("buffered", Durability::Buffered),
+    ] {
+        let dir = tempfile::Builder::new()
+            .prefix("import-standardized-")
+            .tempdir_in(root)?;
+        let engine = Engine::open(workload::config(dir.path()).durability(durability))?;
+        let siret = op().siret;
+        let mut next = 0u64;
+        g.bench_function(id, |b| {
+            b.iter_batched(
+                || {
+                    // Fresh people (distinct licences and uuids) for every call.
+                    let start = next % Synth::MAX_PEOPLE;
+                    next += workload::BATCH as u64;
+                    let rows: Vec<_> = synth
+                        .people(start..start + workload::BATCH as u64)
+                        .map(|p| standardized_row(&p))
+                        .collect();
+                    (Operator::new(100, siret), rows)
+                },
+                |(op, rows)| {
+                    let report = engine
+                        .import_standardized(&op, black_box(&rows))
+                        .expect("import failed");
                     assert_eq!(report.imported, workload::BATCH, "rows refused");
                 },
                 BatchSize::PerIteration,
