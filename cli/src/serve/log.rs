@@ -267,4 +267,39 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&s).expect("json");
         assert_eq!(v, "a\"b\\c\nd\u{1}é");
     }
+
+    #[test]
+    fn only_allowed_fields_reach_a_line() {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let sink = Arc::new(Sink {
+            pending: Mutex::new(Vec::new()),
+            dropped: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+        });
+        let layer = JsonLines {
+            max_level: Level::INFO,
+            sink: Arc::clone(&sink),
+        };
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            tracing::info!(
+                phone_trunc = "+336273488",
+                token = "t0k",
+                route = "/x",
+                status = 200u16,
+                duration_ms = 1.5,
+                "hello"
+            );
+            tracing::debug!(route = "/hidden", "below the level");
+        });
+        let text = String::from_utf8(sink.pending.lock().expect("lock").clone()).expect("utf8");
+        assert_eq!(text.lines().count(), 1, "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("json line");
+        assert_eq!(v["route"], "/x");
+        assert_eq!(v["status"], 200);
+        assert_eq!(v["duration_ms"], 1.5);
+        assert_eq!(v["message"], "hello");
+        assert_eq!(v["level"], "info");
+        assert!(v["phone_trunc"].is_null() && v["token"].is_null(), "{text}");
+        assert!(!text.contains("273488") && !text.contains("t0k"), "{text}");
+    }
 }
