@@ -53,6 +53,7 @@ to_ms() { # wrk latency (12.3us / 1.2ms / 1.1s) → ms
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+fs=$(df -T "$tmp" | awk 'NR==2 {print $2}')
 rows=""
 ratios=""
 best_bare=0; best_serve=0
@@ -99,8 +100,8 @@ $rows
 Best of each: **$ratio_best %** of bare axum (median of the rounds' ratios: $ratio_median %; on a
 shared machine a round's two runs do not see the same load, so single rounds swing widely).
 
-**register** (\`POST /policies/cee\`, long, durable: each 201 after its fsync; a distinct
-beneficiary per request):
+**register** (\`POST /policies/cee\`, long, durable: each 201 after its fsync, registry on
+$fs; a distinct beneficiary per request):
 
 | connections | req/s | p99 ms |
 |---|---|---|
