@@ -26,6 +26,9 @@ use super::routes::{self, Access, Kind, Resolved, Route, Service};
 use super::tokens::{Caller, Role, Tokens};
 use cee_eligibility::api::{rpc_code, MAX_BODY_BYTES as BODY_LIMIT};
 
+/// How old the registry counts of `/metrics` may be.
+const STATS_MAX_AGE: Duration = Duration::from_secs(10);
+
 /// The answer type of every route.
 pub type Answer = Response<Full<Bytes>>;
 
@@ -40,6 +43,9 @@ pub struct App {
     body_timeout: Duration,
     forwarded_for: bool,
     pub metrics: Metrics,
+    /// Registry counts for `/metrics`, recounted at most every [`STATS_MAX_AGE`] (a count scans
+    /// the registry); one scrape counts while concurrent ones wait for its result.
+    stats_cache: tokio::sync::Mutex<Option<(Instant, cee_eligibility::Stats)>>,
     ready: AtomicBool,
     openapi: Bytes,
     public_key: Bytes,
@@ -140,6 +146,7 @@ impl App {
             body_timeout: settings.body_timeout,
             forwarded_for: settings.forwarded_for,
             metrics,
+            stats_cache: tokio::sync::Mutex::new(None),
             ready: AtomicBool::new(true),
             openapi: openapi.to_string().into(),
             public_key: public_key.to_string().into(),
@@ -417,22 +424,37 @@ impl App {
                 facade_answer(&r)
             }
             (Kind::Metrics, Some(_)) => {
-                let engine = self.api.engine().clone();
-                match tokio::task::spawn_blocking(move || engine.stats()).await {
-                    Ok(Ok(stats)) => match self.metrics.render(&stats) {
-                        Ok(text) => {
-                            let mut a = json_answer(200, Some(text.into()));
-                            a.headers_mut().insert(
-                                header::CONTENT_TYPE,
-                                HeaderValue::from_static(
-                                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                                ),
-                            );
-                            a
+                let mut cache = self.stats_cache.lock().await;
+                let fresh = cache
+                    .as_ref()
+                    .filter(|(at, _)| at.elapsed() < STATS_MAX_AGE)
+                    .map(|(_, s)| s.clone());
+                let stats = match fresh {
+                    Some(s) => s,
+                    None => {
+                        let engine = self.api.engine().clone();
+                        match tokio::task::spawn_blocking(move || engine.stats()).await {
+                            Ok(Ok(s)) => {
+                                *cache = Some((Instant::now(), s.clone()));
+                                s
+                            }
+                            Ok(Err(e)) => return engine_error(e),
+                            Err(_) => return rpc_error(500, rpc_code::INTERNAL, "Internal error", None),
                         }
-                        Err(_) => rpc_error(500, rpc_code::INTERNAL, "Internal error", None),
-                    },
-                    Ok(Err(e)) => engine_error(e),
+                    }
+                };
+                drop(cache);
+                match self.metrics.render(&stats) {
+                    Ok(text) => {
+                        let mut a = json_answer(200, Some(text.into()));
+                        a.headers_mut().insert(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static(
+                                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                            ),
+                        );
+                        a
+                    }
                     Err(_) => rpc_error(500, rpc_code::INTERNAL, "Internal error", None),
                 }
             }

@@ -277,6 +277,8 @@ fn serve_until_signal(args: &Args) -> Result<Outcome> {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
         let addr = listener.local_addr()?;
+        // Installed before "listening" is announced: from then on SIGHUP reloads, never kills.
+        let hangup = hangup_signal();
         tracing::info!(
             event = "listening",
             addr = %addr,
@@ -289,8 +291,7 @@ fn serve_until_signal(args: &Args) -> Result<Outcome> {
             if tls.is_some() { "https" } else { "http" },
         );
         announce_policy(&engine);
-        let reload = Arc::clone(&app);
-        tokio::spawn(async move { reload_on_sighup(&reload).await });
+        tokio::spawn(reload_on_sighup(hangup, Arc::clone(&app)));
         conn::serve(listener, app, limits, tls, shutdown_signal()).await;
         Ok::<_, Box<dyn std::error::Error>>(())
     });
@@ -304,24 +305,38 @@ fn serve_until_signal(args: &Args) -> Result<Outcome> {
     Ok(Outcome::Positive)
 }
 
-/// Re-reads the tokens file on every SIGHUP.
-async fn reload_on_sighup(app: &app::App) {
+#[cfg(unix)]
+type Hangup = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangup = Option<()>;
+
+/// The SIGHUP stream (none where there is no SIGHUP).
+fn hangup_signal() -> Hangup {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else {
-            tracing::warn!(
-                event = "no_sighup",
-                "cannot listen for SIGHUP: tokens not reloadable"
-            );
-            return;
-        };
+        match signal(SignalKind::hangup()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(event = "no_sighup", error = %e, "cannot listen for SIGHUP: tokens not reloadable");
+                None
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// Re-reads the tokens file on every SIGHUP.
+async fn reload_on_sighup(hangup: Hangup, app: Arc<app::App>) {
+    #[cfg(unix)]
+    if let Some(mut hup) = hangup {
         while hup.recv().await.is_some() {
             app.reload_tokens();
         }
     }
     #[cfg(not(unix))]
-    let _ = app;
+    let _ = (hangup, app);
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

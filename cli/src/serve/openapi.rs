@@ -44,7 +44,16 @@ fn schemas() -> Value {
             "type": "array",
             "minItems": 1,
             "maxItems": 1000,
-            "items": { "type": "object" }
+            "items": {
+                "type": "object",
+                "properties": {
+                    "journey_type": { "enum": ["short", "long"] },
+                    "phone_trunc": { "type": "string", "examples": ["+336273488"] },
+                    "last_name_trunc": { "type": "string", "pattern": "^[A-Z ]{3}$" },
+                    "datetime": { "type": "string", "format": "date-time" },
+                    "identity_key": { "type": "string", "pattern": "^[a-f0-9]{64}$" }
+                }
+            }
         },
         "ImportReport": {
             "type": "object",
@@ -57,16 +66,31 @@ fn schemas() -> Value {
         },
         "SimulateRequest": {
             "type": "object",
+            "additionalProperties": false,
             "required": ["journey_type", "phone_trunc", "last_name_trunc"],
             "properties": {
                 "journey_type": { "enum": ["short", "long"] },
-                "phone_trunc": string,
-                "last_name_trunc": string,
-                "driving_license": string,
-                "identity_key": string
+                "phone_trunc": { "type": "string", "examples": ["+336273488"] },
+                "last_name_trunc": { "type": "string", "pattern": "^[A-Z ]{3}$" },
+                "driving_license": { "type": "string", "maxLength": 64, "examples": ["051227308989"] },
+                "identity_key": { "type": "string", "pattern": "^[a-f0-9]{64}$" }
             }
         },
-        "RegisterRequest": { "type": "object" },
+        "RegisterRequest": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["journey_type", "last_name_trunc", "driving_license", "application_timestamp"],
+            "properties": {
+                "journey_type": { "enum": ["short", "long"] },
+                "operator_journey_id": { "type": "string", "minLength": 1, "maxLength": 256 },
+                "phone_trunc": { "type": "string", "examples": ["+336273488"] },
+                "last_name_trunc": { "type": "string", "pattern": "^[A-Z ]{3}$" },
+                "driving_license": { "type": "string", "maxLength": 64, "examples": ["051227308989"] },
+                "identity_key": { "type": "string", "pattern": "^[a-f0-9]{64}$" },
+                "datetime": { "type": "string", "format": "date-time" },
+                "application_timestamp": { "type": "string", "format": "date-time" }
+            }
+        },
         "Conflict": {
             "type": "object",
             "required": ["datetime"],
