@@ -13,8 +13,11 @@
 //!
 //! A row's application uuid is not stored: it is computed from the segment (see
 //! `store::imported_uuid`). A row that is later changed (identity key attached, deleted) gets
-//! a full record under `[07][uuid]` that supersedes it; the
-//! segment itself is never rewritten.
+//! a full record under `[07][uuid]` that supersedes it. A segment is rewritten only by a
+//! retention purge, in place (same key, same row positions): a row that expired, or that an
+//! override supersedes, becomes a **hole** ([`SegmentRow::HOLE`]: the all-zero pseudonym at
+//! the earliest instant, `0000-01-01`), trailing holes are cut off, and a segment of holes
+//! only is removed. Rows keep their positions, so every kept row keeps its uuid.
 
 use super::imported_uuid::{instant_of, locate, uuid, UuidMask, MAX_ROWS, MAX_SEGMENT_ID};
 use super::keys::{check4, jt_byte, jt_from_byte, SEGMENT};
@@ -33,6 +36,24 @@ pub(crate) struct SegmentRow {
     pub datetime: i64,
     pub name_phone: [u8; 16],
 }
+
+impl SegmentRow {
+    /// A purged row's place (see the module docs): no pseudonym, the earliest instant. A
+    /// real row cannot look like this (its pseudonym would be a 128-bit hash equal to zero).
+    pub(crate) const HOLE: SegmentRow = SegmentRow {
+        journey_type: JourneyType::Short,
+        datetime: HOLE_DATETIME,
+        name_phone: [0; 16],
+    };
+
+    /// Is this row a hole left by a purge?
+    pub(crate) fn is_hole(&self) -> bool {
+        *self == Self::HOLE
+    }
+}
+
+/// 0000-01-01T00:00:00Z in ms: `Timestamp::MIN`, the earliest instant a row may hold.
+const HOLE_DATETIME: i64 = -62_167_219_200_000;
 
 /// The rows of one import call, all from one operator at one instant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +170,7 @@ pub(crate) fn names_row(segment: &Segment, u: &[u8; 16], mask: &UuidMask) -> Opt
     (id == segment.id && instant_of(u) == Some(UuidMask::instant(segment.created_at)))
         .then(|| segment.rows.get(row).copied())
         .flatten()
+        .filter(|r| !r.is_hole())
 }
 
 #[cfg(test)]
@@ -202,6 +224,22 @@ mod tests {
             );
             assert_eq!(locate(uuid::Uuid::new_v4().as_bytes(), &mask), None);
         }
+    }
+
+    #[test]
+    fn holes_decode_and_name_no_row() {
+        assert_eq!(
+            crate::fields::Timestamp::from_millis(HOLE_DATETIME),
+            Some(crate::fields::Timestamp::MIN)
+        );
+        let mut s = sample();
+        s.rows[1] = SegmentRow::HOLE;
+        let v = s.encode();
+        assert_eq!(Segment::decode(&key(s.id), &v), Ok(s.clone()));
+        let mask = UuidMask::new(0x77 << 40);
+        assert_eq!(names_row(&s, &s.uuid(1, &mask), &mask), None);
+        assert_eq!(names_row(&s, &s.uuid(2, &mask), &mask), Some(s.rows[2]));
+        assert!(!s.rows[0].is_hole());
     }
 
     #[test]

@@ -16,4 +16,5 @@ mod format;
 mod lazyfs;
 mod model;
 mod powerloss;
+mod purge;
 mod stress;
