@@ -16,6 +16,7 @@ mod backup;
 mod demo;
 mod import;
 mod ops;
+mod purge;
 mod secret;
 mod serve;
 
@@ -70,6 +71,10 @@ enum Command {
     /// Copies the registry to the new directory DEST, consistent at one instant (restore =
     /// open the copy with the same secret).
     Backup(backup::Args),
+    /// Removes what can no longer change any answer (SPEC §11.6: expired history, tombstones'
+    /// pseudonyms, old journeys and journal entries); prints the counts as JSON. --dry-run
+    /// counts without writing.
+    Purge(purge::Args),
     /// Prints the SHA-256 (hex) of a token read on standard input, surrounding whitespace and
     /// newline ignored (for the `serve --tokens` file).
     TokenHash,
@@ -85,6 +90,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => ops::stats(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Backup(args) => backup::run(&args),
+        Command::Purge(args) => purge::run(&args),
         Command::TokenHash => token_hash(),
     };
     match result {

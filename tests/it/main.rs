@@ -7,6 +7,7 @@ mod backup;
 mod common;
 mod corruption;
 mod crash;
+mod crash_purge;
 mod engine_journeys;
 mod engine_persistence;
 mod engine_register;
