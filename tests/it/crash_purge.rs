@@ -2,7 +2,7 @@
 //! killed (SIGKILL) at random moments; reopened, the registry must be exactly as before the
 //! purge or exactly as after it (counts, index size, answers), never in between.
 //!
-//! Knob: `CEE_CRASH_PURGE_KILLS` (default 8).
+//! Knob: `CEE_CRASH_PURGE_KILLS` (default 10).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -32,7 +32,7 @@ fn open(dir: &Path, now: &str) -> Engine {
 }
 
 fn phone(b: u64, i: u64) -> String {
-    format!("+3361{b:02}{i:04}")
+    format!("+336{b:02}{i:04}")
 }
 
 /// Rows of batch `b`: even batches mix expired (2016–2019) and kept (2020–2021) short rows,
@@ -151,7 +151,7 @@ fn child() {
 
 #[test]
 fn interrupted_purge_leaves_before_or_after() -> R {
-    let kills = env_u64("CEE_CRASH_PURGE_KILLS").unwrap_or(8);
+    let kills = env_u64("CEE_CRASH_PURGE_KILLS").unwrap_or(10);
     let tmp = tempfile::tempdir()?;
     let template = tmp.path().join("template");
     build(&template);
@@ -181,12 +181,23 @@ fn interrupted_purge_leaves_before_or_after() -> R {
         let mut child = Command::new(std::env::current_exe()?)
             .args(["crash_purge::child", "--exact", "--nocapture", "--ignored"])
             .env(DIR_VAR, &dir)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()?;
-        // Opening takes a while too: spread the kills over open + purge.
-        let span = took.as_millis() as u64 * 3 + 300;
-        std::thread::sleep(Duration::from_millis(rng.between(0, span)));
+        // Every other round is killed during open (recovery included); the others while
+        // the purge runs: after its START line, within 1.5 times its duration here.
+        if round % 2 == 0 {
+            let stdout = child.stdout.take().ok_or("child stdout")?;
+            // The test harness writes its own lines first.
+            let started = std::io::BufRead::lines(std::io::BufReader::new(stdout))
+                .map_while(Result::ok)
+                .any(|l| l.starts_with("START PURGE"));
+            assert!(started, "the child never started purging");
+            let span = took.as_millis() as u64 * 3 / 2 + 1;
+            std::thread::sleep(Duration::from_millis(rng.between(0, span)));
+        } else {
+            std::thread::sleep(Duration::from_millis(rng.between(0, 400)));
+        }
         child.kill()?;
         child.wait()?;
         let e = open(&dir, PURGE_AT);

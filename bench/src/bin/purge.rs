@@ -7,20 +7,26 @@
 //! (tombstones), and as many journeys that ended before the period (never eligible). Then, at
 //! 2039-06-15 (15 years after the suite's `NOW`), records the answers of a sample of people
 //! at the horizon and at now, runs `Engine::purge` once (timed), and checks that the same
-//! sample answers the same at both dates. Prints the report, index entries, bytes on disk and
-//! the process's RSS before and after, then one `purge <key> <value>` line per figure.
+//! sample answers the same at both dates (and after reopening). Prints the report, index
+//! entries, bytes on disk, the process's RSS before and after, and the memory a fresh process
+//! takes to open the registry before and after the purge (`open-child`, as `footprint`
+//! does), then one `purge <key> <value>` line per figure.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use cee_bench::proc::{disk_size, mib, rss};
 use cee_bench::workload::{self, answer, operators, MISS_RESERVE};
 use cee_eligibility::{Durability, Engine, RegisterOutcome, Timestamp};
 
-type Error = Box<dyn std::error::Error>;
+use cee_bench::Error;
 
 fn main() {
-    if let Err(e) = run() {
+    let args: Vec<String> = std::env::args().collect();
+    let result = match (args.get(1).map(String::as_str), args.get(2)) {
+        (Some("open-child"), Some(dir)) => open_child(std::path::Path::new(dir)),
+        _ => run(),
+    };
+    if let Err(e) = result {
         eprintln!("purge failed: {}", cee_bench::error_chain(&*e));
         std::process::exit(1);
     }
@@ -75,6 +81,14 @@ fn run() -> Result<(), Error> {
         engine.put_journey(op, &j)?;
     }
     engine.flush()?;
+    drop(engine);
+    std::thread::sleep(Duration::from_millis(200));
+    let (engine_mib_before, _) = fresh_open(&dir)?;
+    let engine = Engine::open(
+        workload::config(&dir)
+            .clock(clock.clone())
+            .durability(Durability::Buffered),
+    )?;
     eprintln!(
         "  + {extra} registrations ({deleted} deleted), {journal} refusals, {extra} old journeys"
     );
@@ -114,6 +128,7 @@ fn run() -> Result<(), Error> {
     // Reopen: what is left, and the memory of a fresh engine over it.
     drop(engine);
     std::thread::sleep(Duration::from_millis(200));
+    let (engine_mib_after, fresh_entries) = fresh_open(&dir)?;
     let opened = Instant::now();
     let reopened = Engine::open(workload::config(&dir).clock(clock.clone()))?;
     let open_took = opened.elapsed();
@@ -153,6 +168,15 @@ fn run() -> Result<(), Error> {
         ("disk_mib_after", format!("{:.1}", mib(disk_after))),
         ("rss_mib_before", format!("{:.1}", mib(rss_before))),
         ("rss_mib_after", format!("{:.1}", mib(rss_after))),
+        (
+            "engine_mib_fresh_open_before",
+            format!("{engine_mib_before:.1}"),
+        ),
+        (
+            "engine_mib_fresh_open_after",
+            format!("{engine_mib_after:.1}"),
+        ),
+        ("index_entries_fresh_open_after", fresh_entries.to_string()),
         ("reopen_s", format!("{:.2}", open_took.as_secs_f64())),
         ("sample", sample.len().to_string()),
         ("sample_blocked_at_horizon", blocked.to_string()),
@@ -164,6 +188,37 @@ fn run() -> Result<(), Error> {
         println!("purge {k} {v}");
     }
     Ok(())
+}
+
+/// In a fresh process: the memory an engine takes to open `dir` (RSS after − before).
+fn open_child(dir: &std::path::Path) -> Result<(), Error> {
+    let before = rss().unwrap_or(0);
+    let engine = Engine::open(workload::config(dir))?;
+    let after = rss().unwrap_or(0);
+    println!(
+        "{} {}",
+        after.saturating_sub(before),
+        engine.stats()?.index.1
+    );
+    Ok(())
+}
+
+/// Engine memory of a fresh process opening `dir` (MiB), and its index entries.
+fn fresh_open(dir: &std::path::Path) -> Result<(f64, u64), Error> {
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .arg("open-child")
+        .arg(dir)
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text.split_whitespace().map(|w| w.parse::<u64>());
+    match (it.next(), it.next()) {
+        (Some(Ok(bytes)), Some(Ok(entries))) => Ok((mib(bytes), entries)),
+        _ => Err(format!(
+            "open-child said {text:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into()),
+    }
 }
 
 fn ts(s: &str) -> Result<Timestamp, Error> {
