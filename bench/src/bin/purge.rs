@@ -161,6 +161,8 @@ fn run() -> Result<(), Error> {
             "index_entries_removed",
             report.index_entries_removed.to_string(),
         ),
+        ("index_pseudonyms_before", before.index.0.to_string()),
+        ("index_pseudonyms_after", after.index.0.to_string()),
         ("index_entries_before", before.index.1.to_string()),
         ("index_entries_after", after.index.1.to_string()),
         ("index_entries_reopened", reopened_stats.index.1.to_string()),
