@@ -461,3 +461,47 @@ fn purge_runs_beside_readers_and_writers() -> R {
     assert_eq!(again, expected);
     Ok(())
 }
+
+/// A kept row with an identity key lives in its override: its segment, whose other row
+/// expired, goes whole, and the row still blocks by key, is found by its uuid, and still
+/// counts for import uniqueness — also after reopening.
+#[test]
+fn a_kept_override_outlives_its_dropped_segment() -> R {
+    let dir = tempfile::tempdir()?;
+    let clock = ManualClock::new(ts("2022-06-01T00:00:00Z"));
+    let e = open(dir.path(), &clock, Policy::default());
+    let o = op(1);
+    let rows = [
+        row("short", "+336555551", "YZA", "2021-02-01T00:00:00Z"), // kept, keyed below
+        row("short", "+336555552", "YZA", "2018-02-01T00:00:00Z"), // expired
+    ];
+    assert_eq!(e.import(&o, &rows)?.imported, 2);
+    let ident = IdentityRow::Specific {
+        identity_key: "f".repeat(64),
+        phone_trunc: "+336555551".into(),
+        last_name_trunc: "YZA".into(),
+        journey_type: "short".into(),
+        datetime: "2021-02-01T00:00:00Z".into(),
+    };
+    assert_eq!(e.import_identity(&o, &[ident])?.imported, 1);
+    let mut by_key = sim("short", "+336500000", "ZZZ");
+    by_key.identity_key = Some(key('f'));
+    let uuid = blocked(e.simulate(&o, &by_key)?).uuid.unwrap();
+    let rep = e.purge()?;
+    assert_eq!(
+        (rep.segments_dropped, rep.rows_removed, rep.records_removed),
+        (1, 1, 0),
+        "{rep:?}"
+    );
+    let check = |e: &Engine| -> R {
+        assert_eq!(blocked(e.simulate(&o, &by_key)?).uuid, Some(uuid));
+        assert_eq!(e.find(&o, &uuid)?.uuid, uuid);
+        let again = e.import(&o, &rows[..1])?;
+        assert_eq!((again.imported, again.failed), (0, 1), "still a conflict");
+        Ok(())
+    };
+    check(&e)?;
+    drop(e);
+    check(&open(dir.path(), &clock, Policy::default()))?;
+    Ok(())
+}
