@@ -188,6 +188,17 @@ impl MemIndex {
         map.get(&k).map(|slot| f(slot.entries()))
     }
 
+    /// Gives back the memory of removed entries (after a purge): each shard in turn is
+    /// rebuilt at its current size, its readers waiting for that shard only.
+    pub(crate) fn shrink(&self) {
+        for shard in self.shards.iter() {
+            shard
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .shrink_to_fit();
+        }
+    }
+
     /// Number of pseudonyms and entries held.
     pub(crate) fn len(&self) -> (usize, usize) {
         let mut keys = 0;

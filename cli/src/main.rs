@@ -17,6 +17,7 @@ mod demo;
 mod import;
 mod ops;
 mod policy_args;
+mod purge;
 mod secret;
 mod serve;
 
@@ -71,6 +72,10 @@ enum Command {
     /// Copies the registry to the new directory DEST, consistent at one instant (restore =
     /// open the copy with the same secret).
     Backup(backup::Args),
+    /// Removes what can no longer change any answer (SPEC §11.6: expired history, tombstones'
+    /// pseudonyms, old journeys and journal entries); prints the counts as JSON. --dry-run
+    /// counts without writing.
+    Purge(purge::Args),
     /// Prints the SHA-256 (hex) of a token read on standard input, surrounding whitespace and
     /// newline ignored (for the `serve --tokens` file).
     TokenHash,
@@ -86,6 +91,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => ops::stats(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Backup(args) => backup::run(&args),
+        Command::Purge(args) => purge::run(&args),
         Command::TokenHash => token_hash(),
     };
     match result {

@@ -41,6 +41,7 @@ pub struct Config {
     pub(crate) durability: Durability,
     pub(crate) signer: Option<Signer>,
     pub(crate) cache_capacity: u64,
+    pub(crate) journal_retention: std::time::Duration,
 }
 
 impl fmt::Debug for Config {
@@ -53,6 +54,7 @@ impl fmt::Debug for Config {
             .field("durability", &self.durability)
             .field("signer", &self.signer)
             .field("cache_capacity", &self.cache_capacity)
+            .field("journal_retention", &self.journal_retention)
             .finish()
     }
 }
@@ -67,6 +69,7 @@ impl Config {
             durability: Durability::default(),
             signer: None,
             cache_capacity: 64 * 1024 * 1024,
+            journal_retention: std::time::Duration::from_secs(400 * 24 * 3600),
         }
     }
 
@@ -117,6 +120,13 @@ impl Config {
     /// separate and always complete.
     pub fn cache_capacity(mut self, bytes: u64) -> Self {
         self.cache_capacity = bytes;
+        self
+    }
+
+    /// How long [`Engine::purge`](crate::Engine::purge) keeps error journal entries (default
+    /// 400 days): entries older than now minus this go.
+    pub fn journal_retention(mut self, retention: std::time::Duration) -> Self {
+        self.journal_retention = retention;
         self
     }
 }

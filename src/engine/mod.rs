@@ -4,6 +4,7 @@ mod applications;
 mod backup;
 mod config;
 mod journeys;
+mod purge;
 mod types;
 
 use std::collections::HashSet;
@@ -73,6 +74,8 @@ pub(crate) struct Inner {
     /// key was attached): `(operator, journey type, name+phone pseudonym)`. Every other
     /// imported row is found in `index`. Changed under the write lock only.
     keyed_imports: Mutex<HashSet<ImportKey>>,
+    /// How long the purge keeps error journal entries.
+    journal_retention: std::time::Duration,
 }
 
 impl Engine {
@@ -122,6 +125,7 @@ impl Engine {
                 signer,
                 durability: config.durability,
                 keyed_imports: Mutex::new(keyed_imports),
+                journal_retention: config.journal_retention,
             }),
         })
     }
@@ -199,6 +203,9 @@ fn load_segments(
                 for loaded in rx {
                     let seg = &loaded.segment;
                     for (i, row) in seg.rows.iter().enumerate() {
+                        if row.is_hole() {
+                            continue;
+                        }
                         let p = Pseudonym(row.name_phone);
                         if index.shard_of(&p) % WORKERS != part {
                             continue;
@@ -290,7 +297,7 @@ impl Inner {
 
     /// Mirrors a committed change in memory.
     fn apply(&self, d: &IndexDelta) {
-        for e in &d.removed {
+        for e in d.removed.iter().chain(&d.implied_removed) {
             self.index.remove(&e.pseudonym, &e.app);
         }
         for e in d.added.iter().chain(&d.implied) {

@@ -170,6 +170,17 @@ pub(crate) fn journal_key(at: i64, seq: u64) -> [u8; 17] {
     k
 }
 
+/// The `(time, sequence)` of a journal key; `None` when it is not one.
+pub(crate) fn journal_id(k: &[u8]) -> Option<(i64, u64)> {
+    match k {
+        [JOURNAL, rest @ ..] if rest.len() == 16 => {
+            let at = time_from_bytes(rest[..8].try_into().ok()?);
+            Some((at, u64::from_be_bytes(rest[8..].try_into().ok()?)))
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -108,6 +108,24 @@ pub(crate) struct SegmentRow {
     pub name_phone: [u8; 16],
 }
 
+impl SegmentRow {
+    /// A purged row's place (see `segment.rs`): no pseudonym, the earliest instant. A real
+    /// row cannot look like this (its pseudonym would be a 128-bit hash equal to zero).
+    pub(crate) const HOLE: SegmentRow = SegmentRow {
+        journey_type: JourneyType::Short,
+        datetime: HOLE_DATETIME,
+        name_phone: [0; 16],
+    };
+
+    /// Is this row a hole left by a purge?
+    pub(crate) fn is_hole(&self) -> bool {
+        *self == Self::HOLE
+    }
+}
+
+/// 0000-01-01T00:00:00Z in ms: `Timestamp::MIN`, the earliest instant a row may hold.
+pub(crate) const HOLE_DATETIME: i64 = -62_167_219_200_000;
+
 /// The rows of one import call, all from one operator at one instant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Segment {
