@@ -126,6 +126,10 @@ pub struct Args {
     /// independent of the registry secret. Default: the key derived from the secret.
     #[arg(long, value_name = "PEM", env = "CEE_SIGNING_KEY")]
     signing_key: Option<PathBuf>,
+    /// Directory where `POST /admin/backup` writes its backups (one new directory each;
+    /// restore = open a copy with `--db`). Without it the route answers 501.
+    #[arg(long, value_name = "DIR", env = "CEE_BACKUP_DIR")]
+    backup_dir: Option<PathBuf>,
     /// Async worker threads (default: one per CPU).
     #[arg(long, value_name = "N", env = "CEE_WORKERS")]
     workers: Option<usize>,
@@ -258,6 +262,7 @@ fn serve_until_signal(args: &Args) -> Result<Outcome> {
         disabled: disabled.clone(),
         body_timeout: Duration::from_secs(args.body_timeout_secs),
         forwarded_for: args.forwarded_for,
+        backup_dir: args.backup_dir.clone(),
     };
     let n_tokens = tokens.len();
     let api = cee_eligibility::api::Api::new(engine.clone());

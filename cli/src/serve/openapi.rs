@@ -106,6 +106,31 @@ fn schemas() -> Value {
             "required": ["uuid", "datetime"],
             "properties": { "uuid": string, "datetime": string, "journey_id": {}, "status": {}, "token": {} }
         },
+        "Backup": {
+            "type": "object",
+            "required": ["path"],
+            "properties": { "path": string }
+        },
+        "PurgeReport": {
+            "type": "object",
+            "required": ["dry_run", "segments_dropped", "segments_rewritten", "rows_removed", "records_removed",
+                         "tombstones_scrubbed", "journeys_removed", "journal_removed", "index_entries_removed",
+                         "horizon", "bytes_before", "bytes_after"],
+            "properties": {
+                "dry_run": { "type": "boolean" },
+                "segments_dropped": { "type": "integer", "minimum": 0 },
+                "segments_rewritten": { "type": "integer", "minimum": 0 },
+                "rows_removed": { "type": "integer", "minimum": 0 },
+                "records_removed": { "type": "integer", "minimum": 0 },
+                "tombstones_scrubbed": { "type": "integer", "minimum": 0 },
+                "journeys_removed": { "type": "integer", "minimum": 0 },
+                "journal_removed": { "type": "integer", "minimum": 0 },
+                "index_entries_removed": { "type": "integer", "minimum": 0 },
+                "horizon": string,
+                "bytes_before": { "type": "integer", "minimum": 0 },
+                "bytes_after": { "type": "integer", "minimum": 0 }
+            }
+        },
         "JourneyState": {
             "type": "object",
             "required": ["operator_journey_id", "status"],
