@@ -12,7 +12,8 @@
 //! * `import/batch_1000/{immediate,buffered}` (into fresh on-disk databases);
 //! * `open/1m` (reopening the registry: sled open + in-memory index rebuild);
 //! * `register/{long,short}/{buffered,immediate}` (fresh beneficiaries, on the registry) and
-//!   `register/long/immediate_16_writers` (16 threads at once: group commit).
+//!   `register/long/immediate_16_writers` (16 threads at once: group commit);
+//! * `backup/registry` (`Engine::backup` of the whole registry).
 //!
 //! Every measured call asserts its outcome. `bench/regen.sh` runs it and writes
 //! BENCHMARKS.md. Quick mode: `CEE_BENCH_PEOPLE=20000 cargo bench -p cee-bench --bench suite
@@ -119,6 +120,7 @@ fn run() -> Result<(), Error> {
     }
     bench_threads(&mut c, &engine, &cases);
     bench_import(&mut c, &synth, root.path())?;
+    bench_backup(&mut c, &engine, root.path(), &cases.hit[0]);
 
     // sled holds a lock on the directory: every handle must be gone before reopening.
     drop(engine);
@@ -276,6 +278,35 @@ fn bench_import(c: &mut Criterion, synth: &Synth, root: &Path) -> Result<(), Err
     }
     g.finish();
     Ok(())
+}
+
+/// `backup/registry`: `Engine::backup` of the whole registry into a fresh directory beside it
+/// (copy removed outside the timing); the copy is opened and answers the hit once per sample.
+fn bench_backup(c: &mut Criterion, engine: &Engine, root: &Path, hit: &Case) {
+    let mut g = c.benchmark_group("backup");
+    g.sample_size(10);
+    g.sampling_mode(SamplingMode::Flat);
+    g.warm_up_time(Duration::from_millis(1));
+    let mut n = 0u64;
+    g.bench_function("registry", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                n += 1;
+                let dest = root.join(format!("backup-{n}"));
+                let started = Instant::now();
+                engine.backup(black_box(&dest)).expect("backup failed");
+                total += started.elapsed();
+                if n == 1 {
+                    let copy = Engine::open(workload::config(&dest)).expect("open the copy");
+                    simulate_case(&copy, &op(), hit);
+                }
+                std::fs::remove_dir_all(&dest).expect("remove the copy");
+            }
+            total
+        })
+    });
+    g.finish();
 }
 
 fn bench_open(c: &mut Criterion, db: &Path, hit: &Case) {

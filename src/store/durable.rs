@@ -15,6 +15,7 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -27,6 +28,8 @@ pub(crate) struct Syncer {
     files: Option<Mutex<Files>>,
     rounds: Mutex<Rounds>,
     done: Condvar,
+    /// Batches applied so far (lets the flusher skip idle periods).
+    applied: AtomicU64,
 }
 
 /// Sync rounds: numbered from 1, run one at a time by whichever writer finds none running.
@@ -92,7 +95,13 @@ impl Syncer {
             files,
             rounds: Mutex::new(Rounds::default()),
             done: Condvar::new(),
+            applied: AtomicU64::new(0),
         })
+    }
+
+    /// Counts a batch applied (after it is applied: the flusher's next round covers it).
+    pub(crate) fn note_write(&self) {
+        self.applied.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The database directory (`None`: temporary).
@@ -220,6 +229,7 @@ impl Flusher {
             .name("cee-flusher".into())
             .spawn(move || {
                 let (stopped, wake) = &*signal;
+                let mut synced = 0;
                 loop {
                     let guard = lock(stopped);
                     let (guard, _) = wake
@@ -227,8 +237,12 @@ impl Flusher {
                         .unwrap_or_else(|e| e.into_inner());
                     let last = *guard;
                     drop(guard);
-                    if let Err(e) = sync.commit(&db) {
-                        tracing::warn!(error = %e, "periodic sync failed");
+                    let applied = sync.applied.load(Ordering::Relaxed);
+                    if applied != synced || last {
+                        if let Err(e) = sync.commit(&db) {
+                            tracing::warn!(error = %e, "periodic sync failed");
+                        }
+                        synced = applied;
                     }
                     if last {
                         return;

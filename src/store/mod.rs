@@ -103,6 +103,7 @@ impl Store {
     pub(crate) fn apply(&self, batch: WriteBatch) -> Result<(), Error> {
         if !batch.is_empty() {
             self.db.apply_batch(batch.inner)?;
+            self.sync.note_write();
         }
         Ok(())
     }
