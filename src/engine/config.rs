@@ -12,12 +12,13 @@ use crate::token::Signer;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Durability {
-    /// Every write call flushes sled before returning (the default): what was acknowledged
-    /// survives a process crash.
+    /// Every write call returns once the write is on stable storage (the default): sled's
+    /// flush, then `fsync` of every file it touched, one sync shared by concurrent writers
+    /// (group commit). What was acknowledged survives a process crash and a power cut.
     #[default]
     Immediate,
-    /// Writes are acknowledged once applied in memory; sled flushes them in the background
-    /// (every 500 ms) and on [`Engine::flush`](crate::Engine::flush). A process crash may lose
+    /// Writes are acknowledged once applied in memory; a background sync makes them durable
+    /// every 500 ms, and so does [`Engine::flush`](crate::Engine::flush). A process crash may lose
     /// the writes of the last half second — never half of a batch. Meant for bulk loads: call
     /// `flush` at the end.
     Buffered,

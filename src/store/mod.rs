@@ -85,13 +85,16 @@ pub(crate) struct StoreOptions<'a> {
 pub(crate) struct Store {
     db: sled::Db,
     sync: Arc<durable::Syncer>,
+    /// Ours instead of sled's (`durable.rs`); `None` for a temporary database.
+    _flusher: Option<Arc<durable::Flusher>>,
 }
 
 impl Store {
     pub(crate) fn open(opts: &StoreOptions<'_>) -> Result<Self, Error> {
         let cfg = sled::Config::new()
             .cache_capacity(opts.cache_capacity)
-            .mode(sled::Mode::HighThroughput);
+            .mode(sled::Mode::HighThroughput)
+            .flush_every_ms(None);
         let cfg = match opts.path {
             Some(p) => cfg.path(p),
             None => cfg.temporary(true),
@@ -104,7 +107,13 @@ impl Store {
             match cfg.open() {
                 Ok(db) => {
                     let sync = Arc::new(durable::Syncer::open(opts.path)?);
-                    return Ok(Store { db, sync });
+                    let _flusher = match opts.path {
+                        Some(_) => {
+                            Some(Arc::new(durable::Flusher::spawn(sync.clone(), db.clone())?))
+                        }
+                        None => None,
+                    };
+                    return Ok(Store { db, sync, _flusher });
                 }
                 Err(sled::Error::Io(e))
                     if attempts < 50 && e.to_string().contains("acquire lock") =>
@@ -125,6 +134,7 @@ impl Store {
     pub(crate) fn apply(&self, batch: WriteBatch) -> Result<(), Error> {
         if !batch.is_empty() {
             self.db.apply_batch(batch.inner)?;
+            self.sync.note_write();
         }
         Ok(())
     }
