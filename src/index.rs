@@ -12,73 +12,12 @@ use std::sync::RwLock;
 
 use crate::fields::JourneyType;
 use crate::identity::Pseudonym;
-use crate::policy::Thresholds;
-use crate::store::{AppKind, IndexEntry};
+use crate::policy::Prior;
 
 const SHARDS: usize = 64;
 
-/// What the read path needs of an index entry (32 bytes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Entry {
-    pub datetime: i64,
-    pub operator: u32,
-    flags: u8,
-    pub app: [u8; 16],
-}
-
-const LONG: u8 = 1;
-const STANDARDIZED: u8 = 2;
-
-impl Entry {
-    pub(crate) fn from_index(e: &IndexEntry) -> Self {
-        let mut flags = 0;
-        if e.journey_type == JourneyType::Long {
-            flags |= LONG;
-        }
-        if e.app_kind == AppKind::Standardized {
-            flags |= STANDARDIZED;
-        }
-        Entry {
-            datetime: e.datetime,
-            operator: e.operator,
-            flags,
-            app: e.app,
-        }
-    }
-
-    pub(crate) fn journey_type(&self) -> JourneyType {
-        if self.flags & LONG != 0 {
-            JourneyType::Long
-        } else {
-            JourneyType::Short
-        }
-    }
-
-    pub(crate) fn app_kind(&self) -> AppKind {
-        if self.flags & STANDARDIZED != 0 {
-            AppKind::Standardized
-        } else {
-            AppKind::Specific
-        }
-    }
-
-    /// Which of several blocking entries describes a conflict: the most recent (SPEC §5);
-    /// among equally recent ones the caller's own (its uuid can be shown), then a fixed order,
-    /// so the answer never depends on insertion or rebuild order.
-    pub(crate) fn precedence(&self, caller: u32) -> (i64, bool, [u8; 16]) {
-        (self.datetime, self.operator == caller, self.app)
-    }
-
-    /// SPEC §5 rules 1 and 3 (rule 2 is the lookup itself, rule 4 is absence from the index).
-    fn blocks(&self, jt: JourneyType, th: &Thresholds) -> bool {
-        self.journey_type() == jt
-            && self.datetime
-                >= match self.app_kind() {
-                    AppKind::Standardized => th.standardized_min,
-                    AppKind::Specific => th.specific_min,
-                }
-    }
-}
+/// What the index holds per application and identifier: the rules' view of it.
+pub(crate) type Entry = Prior;
 
 /// Entries kept in place in a map bucket.
 const INLINE: usize = 3;
@@ -242,39 +181,23 @@ impl MemIndex {
         }
     }
 
-    /// The most recent entry of `p` that blocks a candidate of type `jt`; see
-    /// [`Entry::precedence`] for ties.
-    pub(crate) fn most_recent_blocking(
-        &self,
-        p: &Pseudonym,
-        jt: JourneyType,
-        th: &Thresholds,
-        caller: u32,
-    ) -> Option<Entry> {
+    /// Runs `f` on the entries of `p` (under the shard's read lock); `None` when `p` has
+    /// none. The index finds, the rules (`policy`) judge.
+    pub(crate) fn find<R>(&self, p: &Pseudonym, f: impl FnOnce(&[Entry]) -> R) -> Option<R> {
         let (s, k) = split(p);
         let map = self.shards[s].read().unwrap_or_else(|e| e.into_inner());
-        map.get(&k)?
-            .entries()
-            .iter()
-            .filter(|e| e.blocks(jt, th))
-            .max_by_key(|e| e.precedence(caller))
-            .copied()
+        map.get(&k).map(|slot| f(slot.entries()))
     }
 
-    /// The uuid of the specific application that `operator` imported for `p` with journey
-    /// type `jt`, if it still matches by `p` (import uniqueness, SPEC §6).
-    pub(crate) fn imported_by(
-        &self,
-        p: &Pseudonym,
-        operator: u32,
-        jt: JourneyType,
-    ) -> Option<[u8; 16]> {
-        let (s, k) = split(p);
-        let map = self.shards[s].read().unwrap_or_else(|e| e.into_inner());
-        let is = |e: &Entry| {
-            e.operator == operator && e.journey_type() == jt && e.app_kind() == AppKind::Specific
-        };
-        map.get(&k)?.entries().iter().find(|e| is(e)).map(|e| e.app)
+    /// Gives back the memory of removed entries (after a purge): each shard in turn is
+    /// rebuilt at its current size, its readers waiting for that shard only.
+    pub(crate) fn shrink(&self) {
+        for shard in self.shards.iter() {
+            shard
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .shrink_to_fit();
+        }
     }
 
     /// Has `operator` a live standardized application of type `jt` dated exactly `datetime`
@@ -293,7 +216,7 @@ impl MemIndex {
                 e.operator == operator
                     && e.journey_type() == jt
                     && e.datetime == datetime
-                    && e.app_kind() == AppKind::Standardized
+                    && e.is_standardized()
             })
         })
     }
@@ -314,6 +237,8 @@ impl MemIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fields::JourneyType;
+    use crate::policy::{most_recent_blocking, Thresholds};
     use proptest::prelude::*;
 
     fn pseudonym(i: u8) -> Pseudonym {
@@ -324,12 +249,12 @@ mod tests {
     }
 
     fn entry(app: u8, datetime: i64, operator: u32, flags: u8) -> Entry {
-        Entry {
-            datetime,
-            operator,
-            flags,
-            app: [app; 16],
-        }
+        let jt = if flags & 1 != 0 {
+            JourneyType::Long
+        } else {
+            JourneyType::Short
+        };
+        Prior::new(datetime, operator, jt, flags & 2 != 0, [app; 16])
     }
 
     #[derive(Debug, Clone)]
@@ -378,22 +303,17 @@ mod tests {
                             Thresholds { standardized_min: 0, specific_min: 0 },
                             Thresholds { standardized_min: 5, specific_min: 3 },
                         ] {
-                            let want = list
-                                .iter()
-                                .filter(|e| e.blocks(jt, &th))
-                                .max_by_key(|e| e.precedence(2))
-                                .copied();
-                            prop_assert_eq!(index.most_recent_blocking(&ps, jt, &th, 2), want);
+                            let want = most_recent_blocking(list, jt, &th, 2);
+                            let got = index
+                                .find(&ps, |es| most_recent_blocking(es, jt, &th, 2))
+                                .flatten();
+                            prop_assert_eq!(got, want);
                         }
-                        let want = list
-                            .iter()
-                            .find(|e| {
-                                e.operator == 1
-                                    && e.journey_type() == jt
-                                    && e.app_kind() == AppKind::Specific
-                            })
-                            .map(|e| e.app);
-                        prop_assert_eq!(index.imported_by(&ps, 1, jt), want);
+                        let mut sorted = list.clone();
+                        sorted.sort_by_key(|e| e.app);
+                        let mut got = index.find(&ps, <[Entry]>::to_vec).unwrap_or_default();
+                        got.sort_by_key(|e| e.app);
+                        prop_assert_eq!(got, sorted);
                     }
                 }
             }

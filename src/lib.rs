@@ -20,8 +20,14 @@
 //! ```
 //!
 //! Rooms: [`fields`](crate#reexports) (validated inputs), `policy` (the rules), `identity`
-//! (pseudonyms), `store` (sled, keys, record codec), `index` (the in-memory read path),
+//! (pseudonyms), `store` (the `Backend` trait and its records; sled, keys, record codec behind
+//! it), `index` (the in-memory read path),
 //! `engine` (operations), [`api`] (the JSON façade), [`token`], [`clock`].
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "api"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 #[cfg(feature = "api")]
 pub mod api;
@@ -34,15 +40,16 @@ mod identity;
 mod index;
 mod policy;
 mod store;
+#[cfg(feature = "synth")]
 pub mod synth;
 pub mod token;
 
 pub use engine::{
     Application, Config, Conflict, ConflictReason, DateRule, Driver, Durability, Engine, FailedRow,
     IdentityRow, ImportReport, ImportRow, JournalEntry, JournalKind, Journey, JourneyPatch,
-    JourneyPoint, Operator, Refusal, RegisterKind, RegisterOutcome, RegisterRequest, Registration,
-    SimulateRequest, Simulation, StandardizedRow, Stats, StoredJourney, MAX_IMPORT_ROWS,
-    MAX_TOKEN_LEN,
+    JourneyPoint, Operator, PurgeReport, Refusal, RegisterKind, RegisterOutcome, RegisterRequest,
+    Registration, SimulateRequest, Simulation, StandardizedRow, Stats, StoredJourney,
+    MAX_IMPORT_ROWS, MAX_TOKEN_LEN,
 };
 pub use error::{Error, FieldErrors, PathError, StorageError};
 pub use fields::*;
@@ -51,43 +58,5 @@ pub use policy::{NotEligible, Policy, TypePolicy};
 /// Entry points for fuzz targets (feature `arbitrary`); not part of the API.
 #[cfg(feature = "arbitrary")]
 #[doc(hidden)]
-pub mod __fuzz {
-    /// Decodes arbitrary bytes as every stored record type.
-    pub fn decode_records(bytes: &[u8]) {
-        crate::store::codec::fuzz_decode_all(bytes);
-    }
-
-    /// Decodes arbitrary bytes as an import segment under key `[06][id]` (never a panic; what
-    /// decodes re-encodes to the same bytes, and each row's uuid locates that row).
-    pub fn decode_segment(id: u64, value: &[u8]) {
-        use crate::store::segment::{self, Segment};
-        use crate::store::UuidMask;
-        let key = segment::key(id);
-        if let Ok(s) = Segment::decode(&key, value) {
-            assert_eq!(s.encode(), value);
-            let mask = UuidMask::new(u128::from(id) * 0x9E37_79B9_7F4A_7C15);
-            for (i, row) in s.rows.iter().enumerate() {
-                assert_eq!(segment::names_row(&s, &s.uuid(i, &mask), &mask), Some(*row));
-            }
-        }
-        // A value sealed with a valid check reaches the field validation.
-        if value.len() >= 4 {
-            let body = &value[..value.len() - 4];
-            let mut sealed = body.to_vec();
-            sealed.extend_from_slice(&crate::store::keys::check4(&[&key, body]));
-            if let Ok(s) = Segment::decode(&key, &sealed) {
-                assert_eq!(s.encode(), sealed);
-            }
-        }
-    }
-
-    /// Decodes arbitrary key/value bytes as an identity index entry.
-    pub fn decode_index_entry(key: &[u8], value: &[u8]) {
-        if let Some(e) = crate::store::keys::IndexEntry::decode(key, value) {
-            assert_eq!(
-                crate::store::keys::IndexEntry::decode(&e.key(), &e.value()),
-                Some(e)
-            );
-        }
-    }
-}
+#[path = "fuzz.rs"]
+pub mod __fuzz;

@@ -11,7 +11,6 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ed25519_dalek::{Signer as _, Verifier as _};
 
-#[cfg(feature = "rsa")]
 use crate::error::Error;
 use crate::fields::{DrivingLicense, JourneyType, Siret, Timestamp};
 
@@ -71,6 +70,38 @@ impl Signer {
         Ok(Signer(SignerKind::Rsa(Box::new(
             rsa::pkcs1v15::SigningKey::new(key),
         ))))
+    }
+
+    /// A signer from a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`): Ed25519, or RSA
+    /// with the `rsa` feature. The key is independent of the registry secret, so it can be
+    /// rotated (publish the new public key, see [`PublicKey::to_spki_pem`]).
+    ///
+    /// # Errors
+    /// [`Error::Signer`] when the PEM is not a PKCS#8 key of a supported algorithm (the message
+    /// never contains key material).
+    pub fn from_pkcs8_pem(pem: &str) -> Result<Self, Error> {
+        use ed25519_dalek::pkcs8::DecodePrivateKey as _;
+        let ed = match ed25519_dalek::SigningKey::from_pkcs8_pem(pem) {
+            Ok(k) => return Ok(Signer(SignerKind::Ed25519(Box::new(k)))),
+            Err(e) => e,
+        };
+        #[cfg(feature = "rsa")]
+        {
+            use rsa::pkcs8::DecodePrivateKey as _;
+            if let Ok(key) = rsa::RsaPrivateKey::from_pkcs8_pem(pem) {
+                return Ok(Signer(SignerKind::Rsa(Box::new(
+                    rsa::pkcs1v15::SigningKey::new(key),
+                ))));
+            }
+        }
+        let rsa_hint = if cfg!(feature = "rsa") {
+            "Ed25519 or RSA"
+        } else {
+            "Ed25519 (RSA needs the `rsa` feature)"
+        };
+        Err(Error::Signer(format!(
+            "cannot read a PKCS#8 {rsa_hint} private key: {ed}"
+        )))
     }
 
     /// Signs `message`, returning the base64 token.
@@ -134,6 +165,25 @@ impl PublicKey {
         }
     }
 
+    /// The key as a SubjectPublicKeyInfo PEM (`-----BEGIN PUBLIC KEY-----`), what a verifier
+    /// (OpenSSL, PNCEE, an auditor) imports.
+    ///
+    /// # Errors
+    /// [`Error::Signer`] if the key cannot be encoded (not expected for a valid key).
+    pub fn to_spki_pem(&self) -> Result<String, Error> {
+        use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+        use ed25519_dalek::pkcs8::EncodePublicKey as _;
+        let pem = match &self.0 {
+            PublicKind::Ed25519(k) => k.to_public_key_pem(LineEnding::LF),
+            #[cfg(feature = "rsa")]
+            PublicKind::Rsa(k) => {
+                let key: &rsa::RsaPublicKey = (**k).as_ref();
+                key.to_public_key_pem(LineEnding::LF)
+            }
+        };
+        pem.map_err(|e| Error::Signer(format!("cannot encode the public key: {e}")))
+    }
+
     /// Does `token` sign `message` under this key? Never panics, on any input.
     pub fn verify(&self, message: &str, token: &str) -> bool {
         let Ok(sig) = B64.decode(token) else {
@@ -169,6 +219,31 @@ mod tests {
         assert!(!s.public_key().verify("a/b", "not base64!"));
         assert!(!s.public_key().verify("a/b", ""));
     }
+
+    /// An Ed25519 PKCS#8 key (RFC 8410 §10.3's example, a test vector, never a real key).
+    const ED25519_PKCS8: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC
+-----END PRIVATE KEY-----
+";
+
+    #[test]
+    fn pkcs8_pem_and_spki() -> Result<(), Error> {
+        let s = Signer::from_pkcs8_pem(ED25519_PKCS8)?;
+        let pk = s.public_key();
+        assert_eq!(pk.algorithm(), "ed25519");
+        let t = s.sign("a/b");
+        assert!(pk.verify("a/b", &t));
+        // RFC 8410 §10.1: the matching public key.
+        assert_eq!(
+            pk.to_spki_pem()?,
+            "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n"
+        );
+        assert!(matches!(
+            Signer::from_pkcs8_pem("not a key"),
+            Err(Error::Signer(_))
+        ));
+        Ok(())
+    }
 }
 
 #[cfg(all(test, feature = "rsa"))]
@@ -187,6 +262,12 @@ mod rsa_tests {
         assert!(!pk.verify("89248032800012/long/1B/2024-06-01T00:00:00.000Z", &t));
         assert!(!pk.to_base64().is_empty());
         assert!(Signer::rsa_pem("not a key").is_err());
+        let from8 = Signer::from_pkcs8_pem(pem)?;
+        assert_eq!(from8.public_key().algorithm(), "rsa-pkcs1v15-sha512");
+        assert!(from8
+            .public_key()
+            .to_spki_pem()?
+            .starts_with("-----BEGIN PUBLIC KEY-----\n"));
         Ok(())
     }
 }

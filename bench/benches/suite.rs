@@ -13,7 +13,9 @@
 //! * `import/standardized_batch_1000/{immediate,buffered}` (past standardized applications,
 //!   each with a licence, an identity key and a kept uuid; into fresh on-disk databases);
 //! * `open/1m` (reopening the registry: sled open + in-memory index rebuild);
-//! * `register/{long,short}/{buffered,immediate}` (fresh beneficiaries, on the registry).
+//! * `register/{long,short}/{buffered,immediate}` (fresh beneficiaries, on the registry) and
+//!   `register/long/immediate_16_writers` (16 threads at once: group commit);
+//! * `backup/registry` (`Engine::backup` of the whole registry).
 //!
 //! Every measured call asserts its outcome. `bench/regen.sh` runs it and writes
 //! BENCHMARKS.md. Quick mode: `CEE_BENCH_PEOPLE=20000 cargo bench -p cee-bench --bench suite
@@ -121,6 +123,7 @@ fn run() -> Result<(), Error> {
     bench_threads(&mut c, &engine, &cases);
     bench_import(&mut c, &synth, root.path())?;
     bench_import_standardized(&mut c, &synth, root.path())?;
+    bench_backup(&mut c, &engine, root.path(), &cases.hit[0]);
 
     // sled holds a lock on the directory: every handle must be gone before reopening.
     drop(engine);
@@ -346,6 +349,35 @@ fn bench_import_standardized(c: &mut Criterion, synth: &Synth, root: &Path) -> R
     Ok(())
 }
 
+/// `backup/registry`: `Engine::backup` of the whole registry into a fresh directory beside it
+/// (copy removed outside the timing); the copy is opened and answers the hit once per sample.
+fn bench_backup(c: &mut Criterion, engine: &Engine, root: &Path, hit: &Case) {
+    let mut g = c.benchmark_group("backup");
+    g.sample_size(10);
+    g.sampling_mode(SamplingMode::Flat);
+    g.warm_up_time(Duration::from_millis(1));
+    let mut n = 0u64;
+    g.bench_function("registry", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                n += 1;
+                let dest = root.join(format!("backup-{n}"));
+                let started = Instant::now();
+                engine.backup(black_box(&dest)).expect("backup failed");
+                total += started.elapsed();
+                if n == 1 {
+                    let copy = Engine::open(workload::config(&dest)).expect("open the copy");
+                    simulate_case(&copy, &op(), hit);
+                }
+                std::fs::remove_dir_all(&dest).expect("remove the copy");
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
 fn bench_open(c: &mut Criterion, db: &Path, hit: &Case) {
     let mut g = c.benchmark_group("open");
     g.sample_size(10);
@@ -374,6 +406,57 @@ fn registered(out: RegisterOutcome) {
     }
 }
 
+/// `register/long/immediate_<k>_writers`: k threads register fresh people at once; the time
+/// reported is wall time per registration (all threads together), so the throughput is the
+/// aggregate one. With `Durability::Immediate`, concurrent writers share syncs (group commit).
+fn bench_register_writers(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    engine: &Engine,
+    synth: &Synth,
+    fresh: &AtomicU64,
+    writers: u64,
+) {
+    let op = op();
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(format!("immediate_{writers}_writers"), |b| {
+        b.iter_custom(|iters| {
+            let per_writer = iters.div_ceil(writers);
+            let requests: Vec<Vec<_>> = (0..writers)
+                .map(|_| {
+                    (0..per_writer)
+                        .map(|_| {
+                            let p = workload::fresh_person(
+                                synth,
+                                fresh.fetch_add(1, Ordering::Relaxed),
+                            );
+                            workload::long_register(&p).expect("request")
+                        })
+                        .collect()
+                })
+                .collect();
+            let started = Instant::now();
+            std::thread::scope(|s| {
+                for reqs in &requests {
+                    let op = &op;
+                    s.spawn(move || {
+                        for req in reqs {
+                            registered(
+                                engine
+                                    .register(op, black_box(req))
+                                    .expect("register failed"),
+                            );
+                        }
+                    });
+                }
+            });
+            // Time per registration, over the registrations actually made.
+            started
+                .elapsed()
+                .mul_f64(iters as f64 / (per_writer * writers) as f64)
+        })
+    });
+}
+
 fn bench_register(
     c: &mut Criterion,
     engine: &Engine,
@@ -397,6 +480,9 @@ fn bench_register(
             BatchSize::SmallInput,
         )
     });
+    if label == "immediate" {
+        bench_register_writers(&mut g, engine, synth, fresh, 16);
+    }
     g.finish();
     let mut g = c.benchmark_group("register/short");
     g.bench_function(label, |b| {

@@ -244,6 +244,25 @@ fn import_history(engine: &Engine, op: &Operator, synth: &Synth, n: u64) -> Resu
     })
 }
 
+/// Who the scenarios of part 2 involve: two operators and the synthetic population.
+struct Cast<'a> {
+    op1: &'a Operator,
+    op2: &'a Operator,
+    synth: &'a Synth,
+    /// People `0..n` were imported.
+    n: u64,
+}
+
+impl Cast<'_> {
+    /// A fresh person (never imported): indices `n..` are distinct from `0..n`.
+    fn fresh(&self, k: u64, journey_type: JourneyType) -> Person {
+        Person {
+            journey_type,
+            ..self.synth.person(self.n + k)
+        }
+    }
+}
+
 /// The scenarios of part 2.
 struct Tour<'a> {
     engine: &'a Engine,
@@ -365,19 +384,22 @@ impl Tour<'_> {
     }
 
     fn run(&mut self, op1: &Operator, op2: &Operator, synth: &Synth, n: u64) -> Result<()> {
-        let engine = self.engine;
-        let now = self.now;
-        // Fresh people (never imported): indices n.. are guaranteed distinct from 0..n.
-        let fresh = |k: u64, journey_type| Person {
-            journey_type,
-            ..synth.person(n + k)
-        };
+        let c = Cast { op1, op2, synth, n };
+        self.new_driver(&c)?;
+        self.history(&c)?;
+        self.dedup(&c)?;
+        self.ineligible_journeys(&c)?;
+        self.delay_rule(&c)
+    }
 
+    /// (a) A driver who never benefited: eligible, then registered, then blocked.
+    fn new_driver(&mut self, c: &Cast<'_>) -> Result<()> {
+        let engine = self.engine;
         // (a) eligible, then registered.
-        let alice = fresh(1, JourneyType::Short);
+        let alice = c.fresh(1, JourneyType::Short);
         println!();
         println!("   a) A driver who never benefited ({})", Self::who(&alice));
-        let sim = engine.simulate(op1, &alice.full_simulate_request()?)?;
+        let sim = engine.simulate(c.op1, &alice.full_simulate_request()?)?;
         self.say(
             sim.is_eligible(),
             "simulate short",
@@ -392,12 +414,12 @@ impl Tour<'_> {
             distance_m: 12_400,
             ended_days_ago: 10,
         };
-        self.journey(op1, &trip, &alice)?;
-        let out = engine.register(op1, &self.short_request(&alice, trip.id)?)?;
+        self.journey(c.op1, &trip, &alice)?;
+        let out = engine.register(c.op1, &self.short_request(&alice, trip.id)?)?;
         let verified = match &out {
             RegisterOutcome::Registered(r) => engine.verify(
                 &cee_eligibility::token::message(
-                    &op1.siret,
+                    &c.op1.siret,
                     JourneyType::Short,
                     &alice.driving_license()?,
                     r.datetime,
@@ -415,36 +437,42 @@ impl Tour<'_> {
                 &format!("ago (the J+7 rule is met); the signed token verifies with engine.verify: {verified}"),
             ],
         );
-        let sim = engine.simulate(op1, &alice.full_simulate_request()?)?;
+        let sim = engine.simulate(c.op1, &alice.full_simulate_request()?)?;
         self.say(
             !sim.is_eligible(),
             "simulate short",
             &sim_answer(&sim),
             &[
-                "the registration just above now blocks this driver for 5 years (simulated with",
+                "the registration just above self.now blocks this driver for 5 years (simulated with",
                 "licence + identity key: an application carrying an identity key is matched by",
                 "licence or key, no longer by phone + name)",
             ],
         );
+        Ok(())
+    }
 
+    /// (b) Drivers blocked (or not) by imported history.
+    fn history(&mut self, c: &Cast<'_>) -> Result<()> {
+        let engine = self.engine;
+        let (synth, n) = (c.synth, c.n);
         // (b) blocked by history.
-        let three_years_ago = days_before(now, 3 * 365 - 1);
+        let three_years_ago = days_before(self.now, 3 * 365 - 1);
         let before_2020: Timestamp = "2020-01-01T00:00:00+01:00".parse()?;
         let short_hit = synth.people(0..n).find(|p| {
             p.journey_type == JourneyType::Short
                 && p.datetime >= three_years_ago
-                && p.datetime < now
+                && p.datetime < self.now
         });
         let long_hit = synth
             .people(0..n)
-            .find(|p| p.journey_type == JourneyType::Long && p.datetime < now);
+            .find(|p| p.journey_type == JourneyType::Long && p.datetime < self.now);
         let too_old = synth
             .people(0..n)
             .find(|p| p.journey_type == JourneyType::Short && p.datetime < before_2020);
         println!();
         println!("   b) History: drivers among the {n} imported rows (specific operations)");
         if let Some(p) = &short_hit {
-            let sim = engine.simulate(op1, &p.simulate_request()?)?;
+            let sim = engine.simulate(c.op1, &p.simulate_request()?)?;
             self.say(
                 !sim.is_eligible(),
                 "simulate short",
@@ -459,7 +487,7 @@ impl Tour<'_> {
                 journey_type: JourneyType::Long,
                 ..p.clone()
             };
-            let sim = engine.simulate(op1, &as_long.simulate_request()?)?;
+            let sim = engine.simulate(c.op1, &as_long.simulate_request()?)?;
             self.say(
                 sim.is_eligible(),
                 "simulate long",
@@ -468,7 +496,7 @@ impl Tour<'_> {
             );
         }
         if let Some(p) = &long_hit {
-            let sim = engine.simulate(op1, &p.simulate_request()?)?;
+            let sim = engine.simulate(c.op1, &p.simulate_request()?)?;
             self.say(
                 !sim.is_eligible(),
                 "simulate long",
@@ -481,7 +509,7 @@ impl Tour<'_> {
             );
         }
         if let Some(p) = &too_old {
-            let sim = engine.simulate(op1, &p.simulate_request()?)?;
+            let sim = engine.simulate(c.op1, &p.simulate_request()?)?;
             self.say(
                 sim.is_eligible(),
                 "simulate short",
@@ -496,16 +524,21 @@ impl Tour<'_> {
                 ],
             );
         }
+        Ok(())
+    }
 
+    /// (c) Dedup across operators: another operator's registration blocks.
+    fn dedup(&mut self, c: &Cast<'_>) -> Result<()> {
+        let engine = self.engine;
         // (c) blocked by dedup across operators.
-        let bob = fresh(2, JourneyType::Long);
+        let bob = c.fresh(2, JourneyType::Long);
         println!();
         println!(
             "   c) Dedup across operators: operator #2 pays a long-distance bonus to {}",
             Self::who(&bob)
         );
-        let paid = days_before(now, 20);
-        let out = engine.register(op2, &self.long_request(&bob, paid)?)?;
+        let paid = days_before(self.now, 20);
+        let out = engine.register(c.op2, &self.long_request(&bob, paid)?)?;
         self.say(
             matches!(out, RegisterOutcome::Registered(_)),
             "#2 register long",
@@ -515,7 +548,7 @@ impl Tour<'_> {
                 date(paid)
             )],
         );
-        let sim = engine.simulate(op1, &bob.full_simulate_request()?)?;
+        let sim = engine.simulate(c.op1, &bob.full_simulate_request()?)?;
         self.say(
             !sim.is_eligible(),
             "#1 simulate long",
@@ -526,16 +559,21 @@ impl Tour<'_> {
             ],
         );
         let mut same_licence =
-            self.long_request(&fresh(3, JourneyType::Long), days_before(now, 15))?;
+            self.long_request(&c.fresh(3, JourneyType::Long), days_before(self.now, 15))?;
         same_licence.driving_license = bob.driving_license()?;
-        let out = engine.register(op1, &same_licence)?;
+        let out = engine.register(c.op1, &same_licence)?;
         self.say(
             matches!(&out, RegisterOutcome::Refused(Refusal::Conflict(_))),
             "#1 register long",
             &register_answer(&out),
             &["another phone, name and identity key, but the driving licence of #2's beneficiary"],
         );
+        Ok(())
+    }
 
+    /// (d) Short-distance journeys that are not eligible.
+    fn ineligible_journeys(&mut self, c: &Cast<'_>) -> Result<()> {
+        let engine = self.engine;
         // (d) journeys that are not eligible.
         println!();
         println!(
@@ -576,9 +614,9 @@ impl Tour<'_> {
             ),
         ];
         for (k, (trip, why)) in cases.into_iter().enumerate() {
-            let p = fresh(10 + k as u64, JourneyType::Short);
-            self.journey(op1, &trip, &p)?;
-            let out = engine.register(op1, &self.short_request(&p, trip.id)?)?;
+            let p = c.fresh(10 + k as u64, JourneyType::Short);
+            self.journey(c.op1, &trip, &p)?;
+            let out = engine.register(c.op1, &self.short_request(&p, trip.id)?)?;
             self.say(
                 matches!(
                     &out,
@@ -589,9 +627,14 @@ impl Tour<'_> {
                 &[why],
             );
         }
+        Ok(())
+    }
 
+    /// (e) The J+7 rule, then the error journal.
+    fn delay_rule(&mut self, c: &Cast<'_>) -> Result<()> {
+        let engine = self.engine;
         // (e) the J+7 rule.
-        let carol = fresh(20, JourneyType::Short);
+        let carol = c.fresh(20, JourneyType::Short);
         println!();
         println!("   e) The J+7 rule: a trip can be claimed only once it is more than 7 days old");
         let trip = Trip {
@@ -602,25 +645,25 @@ impl Tour<'_> {
             distance_m: 31_000,
             ended_days_ago: 3,
         };
-        self.journey(op1, &trip, &carol)?;
-        let out = engine.register(op1, &self.short_request(&carol, trip.id)?)?;
+        self.journey(c.op1, &trip, &carol)?;
+        let out = engine.register(c.op1, &self.short_request(&carol, trip.id)?)?;
         self.say(
             matches!(
                 &out,
-                RegisterOutcome::Refused(Refusal::Date(DateRule::TooRecent))
+                RegisterOutcome::Refused(Refusal::Date(DateRule::TooRecent { .. }))
             ),
             "register short",
             &register_answer(&out),
             &["journey demo-recent (Vienne -> Lyon, class C, 31 km) ended 3 days ago"],
         );
         self.clock.advance(Duration::from_secs(5 * 86_400));
-        let out = engine.register(op1, &self.short_request(&carol, trip.id)?)?;
+        let out = engine.register(c.op1, &self.short_request(&carol, trip.id)?)?;
         self.say(
             matches!(&out, RegisterOutcome::Registered(_)),
             "register short",
             &register_answer(&out),
             &[&format!(
-                "the same request after ManualClock::advance(5 days): now {}, the trip is 8 days old",
+                "the same request after ManualClock::advance(5 days): self.now {}, the trip is 8 days old",
                 date(self.engine.now())
             )],
         );

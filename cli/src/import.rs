@@ -20,6 +20,7 @@ use std::time::Instant;
 use cee_eligibility::{Durability, Engine, ImportRow, Operator, MAX_IMPORT_ROWS};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::policy_args::PolicyArgs;
 use crate::{DbArgs, OperatorArgs, Outcome, Result};
 
 /// Rows per engine call (the engine's maximum).
@@ -34,6 +35,8 @@ const SHOWN_FAILURES: usize = 5;
 pub struct Args {
     #[command(flatten)]
     pub(crate) db: DbArgs,
+    #[command(flatten)]
+    policy: PolicyArgs,
     #[command(flatten)]
     pub(crate) operator: OperatorArgs,
     /// Where to write the rows that failed (JSON lines if it ends in .json/.jsonl/.ndjson,
@@ -78,7 +81,10 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let format = detect(&args.file)?;
     let operator = args.operator.operator();
     // Buffered: no flush per call; the single flush at the end makes the whole import durable.
-    let engine = args.db.open(|c| c.durability(Durability::Buffered))?;
+    let policy = args.policy.resolve()?;
+    let engine = args
+        .db
+        .open(|c| c.durability(Durability::Buffered).policy(policy))?;
     let mut report = match &args.report {
         Some(path) => Some(Report::create(path)?),
         None => None,

@@ -16,6 +16,8 @@ mod backup;
 mod demo;
 mod import;
 mod ops;
+mod policy_args;
+mod purge;
 mod secret;
 mod serve;
 mod standardized;
@@ -73,6 +75,10 @@ enum Command {
     /// Copies the registry to the new directory DEST, consistent at one instant (restore =
     /// open the copy with the same secret).
     Backup(backup::Args),
+    /// Removes what can no longer change any answer (SPEC §11.6: expired history, tombstones'
+    /// pseudonyms, old journeys and journal entries); prints the counts as JSON. --dry-run
+    /// counts without writing.
+    Purge(purge::Args),
     /// Prints the SHA-256 (hex) of a token read on standard input, surrounding whitespace and
     /// newline ignored (for the `serve --tokens` file).
     TokenHash,
@@ -88,6 +94,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => ops::stats(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Backup(args) => backup::run(&args),
+        Command::Purge(args) => purge::run(&args),
         Command::TokenHash => token_hash(),
     };
     match result {
@@ -103,16 +110,17 @@ fn main() -> ExitCode {
 /// Where the database is and how to unlock it.
 #[derive(clap::Args, Debug)]
 struct DbArgs {
-    /// The database directory (created if absent).
-    #[arg(long, value_name = "DIR")]
+    /// The database directory (created if absent; `serve` needs --create for that).
+    #[arg(long, value_name = "DIR", env = "CEE_DB")]
     db: PathBuf,
     /// A file holding the database secret as 64 hex characters (default: the CEE_SECRET
     /// environment variable). Never pass the secret itself as an argument.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", env = "CEE_SECRET_FILE")]
     secret_file: Option<PathBuf>,
-    /// Pretend the current time is DATETIME (RFC 3339; for replays and tests). The default
-    /// policy's operation period is 2023-01-01 .. 2025-01-01 (Paris time).
-    #[arg(long, value_name = "DATETIME")]
+    /// Pretend the current time is DATETIME (RFC 3339; for replays and tests). The operation
+    /// period in force is set with --start-date / --end-date / --policy (the default one,
+    /// 2023-01-01 .. 2025-01-01 Paris time, is over).
+    #[arg(long, value_name = "DATETIME", env = "CEE_NOW")]
     now: Option<Timestamp>,
 }
 

@@ -1,12 +1,14 @@
 //! `cee simulate`, `cee register` and `cee stats`: one engine call each, JSON on stdout.
 
+use cee_eligibility::api::{conflict_json, registration_json};
 use cee_eligibility::{
-    Conflict, ConflictReason, DrivingLicense, IdentityKey, JourneyType, LastNameTrunc,
-    OperatorJourneyId, PhoneTrunc, Refusal, RegisterKind, RegisterOutcome, RegisterRequest,
-    SimulateRequest, Simulation, Timestamp,
+    ConflictReason, DrivingLicense, IdentityKey, JourneyType, LastNameTrunc, OperatorJourneyId,
+    PhoneTrunc, Refusal, RegisterKind, RegisterOutcome, RegisterRequest, SimulateRequest,
+    Simulation, Timestamp,
 };
 use serde_json::{json, Map, Value};
 
+use crate::policy_args::PolicyArgs;
 use crate::{DbArgs, OperatorArgs, Outcome, Result};
 
 /// Arguments of `cee simulate`.
@@ -14,6 +16,8 @@ use crate::{DbArgs, OperatorArgs, Outcome, Result};
 pub struct SimulateArgs {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    policy: PolicyArgs,
     #[command(flatten)]
     operator: OperatorArgs,
     /// `short` or `long`.
@@ -38,6 +42,8 @@ pub struct SimulateArgs {
 pub struct RegisterArgs {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    policy: PolicyArgs,
     #[command(flatten)]
     operator: OperatorArgs,
     /// `short` (give --operator-journey-id) or `long` (give --phone-trunc and --datetime).
@@ -76,6 +82,8 @@ pub struct RegisterArgs {
 pub struct StatsArgs {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    policy: PolicyArgs,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -92,7 +100,8 @@ fn json_errors(r: Result<Outcome>) -> Result<Outcome> {
 /// Runs `cee simulate`: exit 0 eligible, 1 blocked.
 pub fn simulate(args: &SimulateArgs) -> Result<Outcome> {
     json_errors((|| {
-        let engine = args.db.open(|c| c)?;
+        let policy = args.policy.resolve()?;
+        let engine = args.db.open(|c| c.policy(policy))?;
         let req = SimulateRequest {
             journey_type: args.journey_type,
             phone_trunc: args.phone_trunc.clone(),
@@ -106,9 +115,8 @@ pub fn simulate(args: &SimulateArgs) -> Result<Outcome> {
                 Outcome::Positive
             }
             Simulation::Blocked(c) => {
-                let mut body = Map::new();
+                let mut body = conflict_json(&c, true);
                 body.insert("eligible".into(), false.into());
-                conflict_fields(&mut body, &c);
                 println!("{}", Value::Object(body));
                 Outcome::Negative
             }
@@ -134,7 +142,8 @@ pub fn register(args: &RegisterArgs) -> Result<Outcome> {
                 return Err("a long registration takes --phone-trunc and --datetime (and no --operator-journey-id)".into())
             }
         };
-        let engine = args.db.open(|c| c)?;
+        let policy = args.policy.resolve()?;
+        let engine = args.db.open(|c| c.policy(policy))?;
         let req = RegisterRequest {
             kind,
             last_name_trunc: args.last_name_trunc,
@@ -144,17 +153,8 @@ pub fn register(args: &RegisterArgs) -> Result<Outcome> {
         };
         Ok(match engine.register(&args.operator.operator(), &req)? {
             RegisterOutcome::Registered(r) => {
-                let mut body = Map::new();
+                let mut body = registration_json(&r);
                 body.insert("registered".into(), true.into());
-                body.insert("uuid".into(), r.uuid.to_string().into());
-                body.insert("datetime".into(), r.datetime.to_string().into());
-                body.insert("token".into(), r.token.into());
-                if let Some(j) = r.journey_id {
-                    body.insert("journey_id".into(), j.into());
-                }
-                if let Some(s) = r.status {
-                    body.insert("status".into(), s.to_string().into());
-                }
                 println!("{}", Value::Object(body));
                 Outcome::Positive
             }
@@ -189,30 +189,15 @@ fn refusal_json(refusal: &Refusal) -> Value {
     body.insert("http_status".into(), http.into());
     body.insert("message".into(), message.into());
     if let Refusal::Conflict(c) = refusal {
-        let mut conflict = Map::new();
-        conflict_fields(&mut conflict, c);
-        body.insert("conflict".into(), Value::Object(conflict));
+        body.insert("conflict".into(), Value::Object(conflict_json(c, true)));
     }
     Value::Object(body)
 }
 
-/// The façade's 409 fields: `datetime`, and `uuid`, `journey_id`, `status` when visible.
-fn conflict_fields(body: &mut Map<String, Value>, c: &Conflict) {
-    if let Some(u) = c.uuid {
-        body.insert("uuid".into(), u.to_string().into());
-    }
-    body.insert("datetime".into(), c.datetime.to_string().into());
-    if let Some(j) = c.journey_id {
-        body.insert("journey_id".into(), j.into());
-    }
-    if let Some(s) = c.status {
-        body.insert("status".into(), s.to_string().into());
-    }
-}
-
 /// Runs `cee stats`.
 pub fn stats(args: &StatsArgs) -> Result<Outcome> {
-    let engine = args.db.open(|c| c)?;
+    let policy = args.policy.resolve()?;
+    let engine = args.db.open(|c| c.policy(policy))?;
     let s = engine.stats()?;
     if args.json {
         let body = json!({

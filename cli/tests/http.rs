@@ -82,6 +82,7 @@ fn start(
             "serve",
             "--db",
             "db",
+            "--create",
             "--now",
             "2024-06-15T12:00:00Z",
             "--addr",
@@ -97,10 +98,9 @@ fn start(
     let mut stderr = BufReader::new(child.stderr.take().ok_or("no stderr")?);
     let mut line = String::new();
     stderr.read_line(&mut line)?;
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
+    let started: Value = serde_json::from_str(&line)?;
+    let addr = started["addr"]
+        .as_str()
         .ok_or_else(|| format!("no address in {line:?}"))?
         .to_owned();
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -169,15 +169,18 @@ fn serve_answers_the_api_over_http() -> R {
 
     // A journey, a short registration, find, patch refused, delete.
     let journey = json!({
-        "operator_journey_id": "j-1", "operator_class": "C",
+        "operator_journey_id": "j-1", "operator_trip_id": "t-1", "operator_class": "C",
         "start": {"datetime": "2024-06-01T08:00:00Z", "lat": 48.8566, "lon": 2.3522},
         "end": {"datetime": "2024-06-01T09:00:00Z", "lat": 48.8049, "lon": 2.1204},
         "distance": 20000, "incentives": [],
-        "driver": {"phone": "+33612345678"}
+        "driver": {"identity": {"phone": "+33612345678", "identity_key": "a".repeat(64),
+                                "operator_user_id": "d1"}, "revenue": 0},
+        "passenger": {"identity": {"identity_key": "b".repeat(64), "operator_user_id": "p1"},
+                      "contribution": 0}
     });
     let (s, b) = server.call(t1, "POST", "/journeys", Some(journey.clone()));
     assert_eq!(s, 201, "{b}");
-    let (s, _) = server.call(t1, "POST", "/journeys", Some(journey));
+    let (s, _) = server.call(t1, "POST", "/journeys", Some(journey.clone()));
     assert_eq!(s, 409);
     let reg = json!({
         "journey_type": "short", "operator_journey_id": "j-1", "last_name_trunc": "XYZ",
@@ -200,7 +203,11 @@ fn serve_answers_the_api_over_http() -> R {
         None,
     );
     assert_eq!(s, 403);
-    let patch = json!({"distance": 21000});
+    let mut patch = journey.clone();
+    for k in ["operator_journey_id", "driver", "passenger"] {
+        patch.as_object_mut().ok_or("object")?.remove(k);
+    }
+    patch["distance"] = json!(21000);
     let (s, _) = server.call(t1, "PATCH", "/journeys/j-1", Some(patch.clone()));
     assert_eq!(s, 409, "a journey with a CEE application cannot be patched");
     let (s, _) = server.call(t1, "DELETE", &format!("/v3/policies/cee/{uuid}"), None);
@@ -221,7 +228,7 @@ fn serve_answers_the_api_over_http() -> R {
         rest.push_str(&line?);
         rest.push('\n');
     }
-    assert!(rest.contains("database flushed"), "{rest}");
+    assert!(rest.contains("registry flushed"), "{rest}");
     drop(server);
 
     // What was written over HTTP is on disk.

@@ -1,9 +1,14 @@
 //! Fuzz target: the JSON façade never panics and never answers 500 on any request.
 //!
-//! Inputs are either raw bytes (any method, path and body) or a structured request whose body
-//! is a small JSON tree built from the façade's own field names and plausible values, so the
-//! fuzzer reaches the handlers past JSON parsing. One engine (temporary, manual clock) is
-//! shared by every run: state accumulates, as it would in a server.
+//! Inputs are either raw bytes (any method, path and body), a structured request whose body
+//! is a small JSON tree built from the façade's own field names and plausible values, or a
+//! valid v3 journey / patch / cancel body with one field replaced or removed, so the fuzzer
+//! reaches every handler past JSON parsing and past the required-field errors. One engine
+//! (temporary, manual clock) is shared by every run: state accumulates, as it would in a
+//! server.
+//!
+//! Seeds (`fuzz/seeds/api_handle/`) are readable requests: `REQ <operator: 0 none, 1, 2>
+//! <METHOD> <path>`, a newline, then the body bytes.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -37,7 +42,7 @@ fn fixture() -> &'static Fixture {
 
 const METHODS: [&str; 6] = ["GET", "POST", "DELETE", "PATCH", "PUT", "post"];
 
-const PATHS: [&str; 14] = [
+const PATHS: [&str; 19] = [
     "/policies/cee/import",
     "/policies/cee/import/identity",
     "/policies/cee/import/standardized",
@@ -52,9 +57,14 @@ const PATHS: [&str; 14] = [
     "/v3/journeys/j2/",
     "/journeys/a%2Fb",
     "/",
+    "/journeys/j1/cancel",
+    "/v3/journeys/j2/cancel",
+    "/journeys/%20/cancel",
+    "/v3/journeys/j1",
+    "/journeys/j1/cancel/x",
 ];
 
-const KEYS: [&str; 32] = [
+const KEYS: [&str; 55] = [
     "journey_type",
     "phone_trunc",
     "phone",
@@ -87,9 +97,32 @@ const KEYS: [&str; 32] = [
     "uuid",
     "status",
     "token",
+    "identity",
+    "operator_user_id",
+    "firstname",
+    "lastname",
+    "email",
+    "company",
+    "over_18",
+    "travel_pass",
+    "name",
+    "user_id",
+    "revenue",
+    "passenger",
+    "contribution",
+    "payments",
+    "pass_type",
+    "type",
+    "seats",
+    "incentive_counterparts",
+    "target",
+    "licence_plate",
+    "operator_id",
+    "code",
+    "message",
 ];
 
-const STRINGS: [&str; 26] = [
+const STRINGS: [&str; 33] = [
     "short",
     "long",
     "standardized",
@@ -116,6 +149,13 @@ const STRINGS: [&str; 26] = [
     "0188bb9a-3c00-7abc-8def-0123456789ab",
     "00000000-0000-0000-0000-000000000000",
     "NaN",
+    "driver",
+    "passenger",
+    "navigo",
+    "jeanne@example.org",
+    "a@b",
+    "DRIVER_LEFT",
+    "cash",
 ];
 
 /// A JSON value biased towards the façade's vocabulary.
@@ -207,6 +247,76 @@ impl Json {
     }
 }
 
+/// A valid v3 journey body (SPEC §11.3), every optional field present.
+const V3_JOURNEY: &str = r#"{"operator_id": 1, "operator_journey_id": "j1", "operator_trip_id": "t1",
+  "operator_class": "C", "distance": 20000, "licence_plate": "AB-123-CD",
+  "start": {"datetime": "2024-05-01T08:00:00Z", "lat": 48.8566, "lon": 2.3522, "geo_code": "75056"},
+  "end": {"datetime": "2024-05-01T08:30:00Z", "lat": 48.8049, "lon": 2.1204},
+  "incentives": [{"index": 0, "siret": "89248032800012", "amount": 150}],
+  "incentive_counterparts": [{"target": "driver", "siret": "89248032800012", "amount": 50}],
+  "driver": {"revenue": 300, "identity": {"identity_key": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    "operator_user_id": "u1", "firstname": "Jeanne", "lastname": "Dupont", "email": "jeanne@example.org",
+    "phone": "+33627348812", "phone_trunc": "+336273488", "company": "Acme", "over_18": true,
+    "travel_pass": {"name": "navigo", "user_id": "p1"}}},
+  "passenger": {"contribution": 300, "seats": 2, "identity": {"identity_key": "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+    "operator_user_id": "u2", "over_18": null},
+    "payments": [{"pass_type": "cash", "amount": 100}, {"index": 1, "siret": "89248032800012", "type": "payment", "amount": 200}]}}"#;
+
+/// The JSON pointers of [`V3_JOURNEY`] a template request may replace or remove.
+const POINTERS: [&str; 40] = [
+    "/operator_id",
+    "/operator_journey_id",
+    "/operator_trip_id",
+    "/operator_class",
+    "/distance",
+    "/licence_plate",
+    "/start",
+    "/start/datetime",
+    "/start/lat",
+    "/start/geo_code",
+    "/end/lon",
+    "/incentives",
+    "/incentives/0",
+    "/incentives/0/index",
+    "/incentives/0/amount",
+    "/incentive_counterparts",
+    "/incentive_counterparts/0/target",
+    "/incentive_counterparts/0/amount",
+    "/driver",
+    "/driver/revenue",
+    "/driver/identity",
+    "/driver/identity/identity_key",
+    "/driver/identity/operator_user_id",
+    "/driver/identity/email",
+    "/driver/identity/phone",
+    "/driver/identity/phone_trunc",
+    "/driver/identity/over_18",
+    "/driver/identity/travel_pass",
+    "/driver/identity/travel_pass/name",
+    "/driver/identity/travel_pass/user_id",
+    "/passenger",
+    "/passenger/contribution",
+    "/passenger/seats",
+    "/passenger/identity",
+    "/passenger/identity/over_18",
+    "/passenger/payments",
+    "/passenger/payments/0",
+    "/passenger/payments/0/pass_type",
+    "/passenger/payments/1/amount",
+    "/passenger/payments/1/siret",
+];
+
+/// Which route a template body goes to.
+#[derive(Debug, Arbitrary)]
+enum Template {
+    /// `POST /journeys` with the v3 body.
+    Create,
+    /// `PATCH /journeys/j1` with the v3 body's patchable fields.
+    Patch,
+    /// `POST /journeys/j1/cancel` with `{code, message}`.
+    Cancel,
+}
+
 #[derive(Debug, Arbitrary)]
 enum Request {
     /// Anything at all.
@@ -223,6 +333,77 @@ enum Request {
         path: u8,
         body: Json,
     },
+    /// A valid body with one field replaced (`Some`) or removed (`None`).
+    Template {
+        operator: Option<bool>,
+        template: Template,
+        pointer: u8,
+        value: Option<Json>,
+    },
+}
+
+/// The template body of `t` with `pointer` set to `value` (or removed).
+fn template_body(
+    t: &Template,
+    pointer: &str,
+    value: Option<&Json>,
+) -> (&'static str, &'static str, String) {
+    let mut body: serde_json::Value = serde_json::from_str(V3_JOURNEY).expect("valid template");
+    let (method, path) = match t {
+        Template::Create => ("POST", "/v3/journeys"),
+        Template::Patch => {
+            if let Some(o) = body.as_object_mut() {
+                for k in [
+                    "operator_journey_id",
+                    "driver",
+                    "passenger",
+                    "licence_plate",
+                ] {
+                    o.remove(k);
+                }
+            }
+            ("PATCH", "/v3/journeys/j1")
+        }
+        Template::Cancel => {
+            body = serde_json::json!({"code": "DRIVER_LEFT", "message": "gone"});
+            ("POST", "/v3/journeys/j1/cancel")
+        }
+    };
+    let (parent, key) = pointer.rsplit_once('/').unwrap_or(("", pointer));
+    let mut replacement = String::new();
+    if let Some(v) = value {
+        v.write(&mut replacement);
+    }
+    let parsed: Option<serde_json::Value> = serde_json::from_str(&replacement).ok();
+    match (body.pointer_mut(parent), value, parsed) {
+        (Some(serde_json::Value::Object(o)), None, _) => {
+            o.remove(key);
+        }
+        (Some(serde_json::Value::Object(o)), Some(_), Some(v)) => {
+            o.insert(key.to_owned(), v);
+        }
+        (Some(serde_json::Value::Array(a)), Some(_), Some(v)) => {
+            if let Some(slot) = key.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
+                *slot = v;
+            }
+        }
+        _ => {}
+    }
+    (method, path, body.to_string())
+}
+
+/// `REQ <operator> <METHOD> <path>\n<body>`, the seeds' readable form.
+fn readable(data: &[u8]) -> Option<(Option<bool>, &str, &str, &[u8])> {
+    let rest = data.strip_prefix(b"REQ ")?;
+    let nl = rest.iter().position(|&b| b == b'\n')?;
+    let head = std::str::from_utf8(&rest[..nl]).ok()?;
+    let mut parts = head.splitn(3, ' ');
+    let operator = match parts.next()? {
+        "1" => Some(false),
+        "2" => Some(true),
+        _ => None,
+    };
+    Some((operator, parts.next()?, parts.next()?, &rest[nl + 1..]))
 }
 
 fn check(r: &Response, method: &str, path: &str) {
@@ -242,9 +423,17 @@ fn check(r: &Response, method: &str, path: &str) {
     }
 }
 
-fuzz_target!(|req: Request| {
+fuzz_target!(|data: &[u8]| {
     let fx = fixture();
     let pick = |o: Option<bool>| o.map(|second| &fx.operators[usize::from(second)]);
+    if let Some((operator, method, path, body)) = readable(data) {
+        let r = fx.api.handle(pick(operator), method, path, body);
+        check(&r, method, path);
+        return;
+    }
+    let Ok(req) = Request::arbitrary_take_rest(Unstructured::new(data)) else {
+        return;
+    };
     match req {
         Request::Raw {
             operator,
@@ -266,6 +455,17 @@ fuzz_target!(|req: Request| {
             let mut text = String::new();
             body.write(&mut text);
             let r = fx.api.handle(pick(operator), method, path, text.as_bytes());
+            check(&r, method, path);
+        }
+        Request::Template {
+            operator,
+            template,
+            pointer,
+            value,
+        } => {
+            let pointer = POINTERS[usize::from(pointer) % POINTERS.len()];
+            let (method, path, body) = template_body(&template, pointer, value.as_ref());
+            let r = fx.api.handle(pick(operator), method, path, body.as_bytes());
             check(&r, method, path);
         }
     }

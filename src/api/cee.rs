@@ -7,9 +7,9 @@ use serde_json::{json, Map, Value};
 use super::json::{join, kind, Obj};
 use super::{one_error, path, Response};
 use crate::engine::{
-    Conflict, Engine, FailedRow, IdentityRow, ImportRow, Operator, Refusal, RegisterKind,
-    RegisterOutcome, RegisterRequest, SimulateRequest, Simulation, StandardizedRow,
-    MAX_IMPORT_ROWS,
+    Conflict, ConflictReason, Engine, FailedRow, IdentityRow, ImportRow, Operator, Refusal,
+    RegisterKind, RegisterOutcome, RegisterRequest, Registration, SimulateRequest, Simulation,
+    StandardizedRow, MAX_IMPORT_ROWS,
 };
 use crate::error::FieldErrors;
 use crate::fields::{
@@ -500,8 +500,15 @@ pub(super) fn simulate(engine: &Engine, op: &Operator, v: &Value) -> Handled {
     }
 }
 
-/// A conflict object: `{uuid?, datetime}`, plus `journey_id?`, `status?` when `full`.
+/// A conflict object ([`conflict_json`]) as a value.
 fn conflict(c: &Conflict, full: bool) -> Value {
+    Value::Object(conflict_json(c, full))
+}
+
+/// The public registry's conflict object: `uuid` (when the blocking application is the
+/// caller's), `datetime`, and with `full` (a refused registration, not a simulation)
+/// `journey_id` and `status` when known. `cee simulate` and `cee register` print the same.
+pub fn conflict_json(c: &Conflict, full: bool) -> Map<String, Value> {
     let mut m = Map::new();
     if let Some(u) = c.uuid {
         m.insert("uuid".into(), u.to_string().into());
@@ -515,7 +522,23 @@ fn conflict(c: &Conflict, full: bool) -> Value {
             m.insert("status".into(), s.as_str().into());
         }
     }
-    Value::Object(m)
+    m
+}
+
+/// The public registry's body of an accepted registration: `uuid`, `datetime`, `token`, and
+/// `journey_id`, `status` for a short one. `cee register` prints the same.
+pub fn registration_json(r: &Registration) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("uuid".into(), r.uuid.to_string().into());
+    m.insert("datetime".into(), r.datetime.to_string().into());
+    m.insert("token".into(), r.token.clone().into());
+    if let Some(id) = r.journey_id {
+        m.insert("journey_id".into(), id.into());
+    }
+    if let Some(s) = r.status {
+        m.insert("status".into(), s.as_str().into());
+    }
+    m
 }
 
 /// Reads a registration request, every field error together.
@@ -587,17 +610,7 @@ pub(super) fn register(engine: &Engine, op: &Operator, v: &Value) -> Handled {
     let req = register_request(v).map_err(Response::invalid)?;
     match engine.register(op, &req)? {
         RegisterOutcome::Registered(r) => {
-            let mut m = Map::new();
-            m.insert("uuid".into(), r.uuid.to_string().into());
-            m.insert("datetime".into(), r.datetime.to_string().into());
-            m.insert("token".into(), r.token.into());
-            if let Some(id) = r.journey_id {
-                m.insert("journey_id".into(), id.into());
-            }
-            if let Some(s) = r.status {
-                m.insert("status".into(), s.as_str().into());
-            }
-            Ok(Response::new(201, Value::Object(m)))
+            Ok(Response::new(201, Value::Object(registration_json(&r))))
         }
         RegisterOutcome::Refused(Refusal::Date(rule)) => Err(Response::invalid(rule)),
         RegisterOutcome::Refused(Refusal::JourneyNotFound) => {
@@ -607,7 +620,16 @@ pub(super) fn register(engine: &Engine, op: &Operator, v: &Value) -> Handled {
             &format!("journey is not eligible: {why}"),
         )),
         RegisterOutcome::Refused(Refusal::Conflict(c)) => {
-            Err(Response::new(409, conflict(&c, true)))
+            let mut body = conflict(&c, true);
+            if let Value::Object(m) = &mut body {
+                // SPEC §11.3: say whether the journey was taken or the beneficiary benefited.
+                let reason = match c.reason {
+                    ConflictReason::JourneyTaken => "journey_taken",
+                    _ => "already_benefited",
+                };
+                m.insert("reason".into(), reason.into());
+            }
+            Err(Response::new(409, body))
         }
     }
 }

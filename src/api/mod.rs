@@ -65,8 +65,22 @@
 //! * **Journeys 409** (already exists; carries a CEE application) use the JSON-RPC envelope
 //!   with code `-32509`, message `"Conflict"` and the reason as `data`: they describe no
 //!   application. The CEE routes' 409 bodies are the plain conflict objects.
-//! * **Journey driver**: exactly one of `phone_trunc` and `phone` (a full number, truncated on
-//!   the way in and never stored). `identity_key` is optional.
+//! * **Journeys (SPEC §11.3)**: `POST /journeys` takes the public registry's v3 body; every
+//!   field is validated (closed objects at every level, `distance` 1..=1 000 000, `revenue` /
+//!   `contribution` integers 0..=1 000 000, `seats` 1..=8, `payments` and
+//!   `incentive_counterparts` at most 20 items with amounts 0..=100 000, `email` syntax, a full
+//!   `phone`, `travel_pass.name` `navigo`, free texts at most 256 characters) and only what
+//!   eligibility needs goes on: the driver's truncated phone (from `phone`, or `phone_trunc`;
+//!   both must then agree) and identity key. A payment item is `{pass_type, amount}` or the
+//!   registry's own `{index, siret, type, amount}`: either is accepted. The 0.1 body (`driver
+//!   {phone_trunc | phone, identity_key?}`, no passenger) is refused with 400 naming the
+//!   missing fields.
+//! * `GET /journeys/{id}` answers 404 for an id that is not one of the caller's journeys, a
+//!   malformed one included. `POST /journeys/{id}/cancel` takes no body, an empty body, `null`
+//!   or `{code?, message?}` (validated, not stored). `PATCH` requires `operator_class`,
+//!   `incentives`, `start`, `end` and `distance`.
+//! * **Register 409** carries `reason`: `journey_taken` when the journey already carries an
+//!   application (possibly another beneficiary's), else `already_benefited`.
 //! * **500** (`-32603`) only for storage, corruption and signer failures; its `data` is the
 //!   error's message, which never holds an identifier.
 
@@ -74,6 +88,8 @@ mod cee;
 mod journeys;
 mod json;
 mod path;
+
+pub use cee::{conflict_json, registration_json};
 
 use serde_json::{json, Value};
 
@@ -137,16 +153,25 @@ pub fn rpc_error(code: i32, message: &str, data: Option<Value>) -> Value {
 ///
 /// let api = Api::new(Engine::open(Config::temporary())?);
 /// let op = Operator::new(1, "89248032800012".parse()?);
-/// let journey = br#"{"operator_journey_id": "j-1", "operator_class": "C",
+/// // The public registry's v3 body, as operators send it.
+/// let journey = br#"{"operator_journey_id": "j-1", "operator_trip_id": "t-1", "operator_class": "C",
 ///     "start": {"datetime": "2024-05-01T08:00:00+02:00", "lat": 48.85, "lon": 2.35},
 ///     "end": {"datetime": "2024-05-01T08:30:00+02:00", "lat": 48.80, "lon": 2.12},
-///     "distance": 20000, "incentives": [], "driver": {"phone": "+33627348812"}}"#;
+///     "distance": 20000, "incentives": [],
+///     "driver": {"revenue": 250, "identity": {"identity_key": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+///                "operator_user_id": "u-17", "firstname": "Jeanne", "phone": "+33627348812"}},
+///     "passenger": {"contribution": 250, "seats": 1, "identity": {"operator_user_id": "u-18",
+///                "identity_key": "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}}}"#;
 /// let r = api.handle(Some(&op), "POST", "/v3/journeys", journey);
 /// assert_eq!((r.status, r.body_bytes()), (201, br#"{"operator_journey_id":"j-1"}"#.to_vec()));
 ///
 /// assert_eq!(api.handle(Some(&op), "POST", "/v3/journeys", journey).status, 409);
 /// assert_eq!(api.handle(None, "POST", "/v3/journeys", journey).status, 403);
 /// assert_eq!(api.handle(Some(&op), "GET", "/v3/journeys", b"").status, 405);
+/// let r = api.handle(Some(&op), "GET", "/v3/journeys/j-1", b"");
+/// assert_eq!(r.body_bytes(), br#"{"operator_journey_id":"j-1","status":"pending"}"#.to_vec());
+/// let r = api.handle(Some(&op), "POST", "/v3/journeys/j-1/cancel", br#"{"code": "DRIVER_LEFT"}"#);
+/// assert_eq!(r.body.unwrap()["status"], "canceled");
 /// assert_eq!(api.handle(Some(&op), "GET", "/v3/nowhere", b"").status, 404);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -282,16 +307,19 @@ impl Api {
         let Some(op) = operator else {
             return Response::forbidden("an operator is required");
         };
-        let body_value = || {
-            if body.len() > MAX_BODY_BYTES {
-                return Err(Response::rpc_error(
+        let too_large = || {
+            (body.len() > MAX_BODY_BYTES).then(|| {
+                Response::rpc_error(
                     413,
                     rpc_code::INVALID_REQUEST,
                     "Invalid Request",
                     format!("body must not exceed {MAX_BODY_BYTES} bytes"),
-                ));
-            }
-            parse_body(body)
+                )
+            })
+        };
+        let body_value = || match too_large() {
+            Some(r) => Err(r),
+            None => parse_body(body),
         };
         let result = match route {
             Route::Find(uuid) => cee::find(&self.engine, op, uuid),
@@ -311,6 +339,11 @@ impl Api {
             Route::CreateJourney => {
                 body_value().and_then(|v| journeys::create(&self.engine, op, &v))
             }
+            Route::JourneyStatus(id) => journeys::status(&self.engine, op, id),
+            Route::CancelJourney(id) => match too_large() {
+                Some(r) => Err(r),
+                None => journeys::cancel(&self.engine, op, id, body),
+            },
         };
         result.unwrap_or_else(|r| r)
     }

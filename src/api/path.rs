@@ -26,6 +26,10 @@ pub(super) enum Route<'a> {
     CreateJourney,
     /// `PATCH /journeys/{operator_journey_id}` (raw segment)
     PatchJourney(&'a str),
+    /// `GET /journeys/{operator_journey_id}` (raw segment)
+    JourneyStatus(&'a str),
+    /// `POST /journeys/{operator_journey_id}/cancel` (raw segment)
+    CancelJourney(&'a str),
 }
 
 /// Why no route matched.
@@ -99,9 +103,11 @@ pub(super) fn route<'a>(method: &str, path: &'a str) -> Result<Route<'a>, NoRout
         },
         ["journeys"] => post(Route::CreateJourney),
         ["journeys", id] => match method {
+            "GET" => Ok(Route::JourneyStatus(id)),
             "PATCH" => Ok(Route::PatchJourney(id)),
-            _ => Err(NoRoute::MethodNotAllowed("PATCH")),
+            _ => Err(NoRoute::MethodNotAllowed("GET, PATCH")),
         },
+        ["journeys", id, "cancel"] => post(Route::CancelJourney(id)),
         _ => Err(NoRoute::UnknownPath),
     }
 }
@@ -181,6 +187,23 @@ mod tests {
             route("PATCH", "/journeys/a%2Fb"),
             Ok(Route::PatchJourney("a%2Fb"))
         );
+        assert_eq!(
+            route("GET", "/v3/journeys/j1"),
+            Ok(Route::JourneyStatus("j1"))
+        );
+        assert_eq!(
+            route("DELETE", "/journeys/j1"),
+            Err(NoRoute::MethodNotAllowed("GET, PATCH"))
+        );
+        assert_eq!(
+            route("POST", "/v3/journeys/j1/cancel"),
+            Ok(Route::CancelJourney("j1"))
+        );
+        assert_eq!(
+            route("GET", "/journeys/j1/cancel"),
+            Err(NoRoute::MethodNotAllowed("POST"))
+        );
+        assert_eq!(route("POST", "/journeys/j1/x"), Err(NoRoute::UnknownPath));
     }
 
     #[test]

@@ -6,15 +6,13 @@ use super::types::*;
 use super::{import_key, record_entries, segment_entry, Engine, Inner};
 use crate::error::{Error, FieldErrors};
 use crate::fields::{
-    ApplicationId, FieldError, IdentityKey, JourneyStatus, JourneyType, LastNameTrunc, PhoneTrunc,
-    Timestamp,
+    ApplicationId, FieldError, IdentityKey, JourneyType, LastNameTrunc, PhoneTrunc, Timestamp,
 };
 use crate::identity::Pseudonym;
-use crate::index::Entry;
+use crate::policy::Prior;
 use crate::store::{
-    jt_byte, jt_from_byte, AppKind, AppRecord, ChangeSet, IdSpace, ImportKey, IndexEntry,
-    JournalId, JournalRecord, JourneyRecord, Origin, Reads, Segment, SegmentRow, UuidMask,
-    WriteTxn,
+    AppKind, AppRecord, ChangeSet, IdSpace, ImportKey, IndexEntry, JournalId, JournalRecord,
+    JourneyRecord, Origin, Reads, Segment, SegmentRow, UuidMask, WriteTxn,
 };
 use crate::token;
 
@@ -71,30 +69,7 @@ impl Engine {
             failed_details: Vec::new(),
         };
         // Validation and hashing need no lock: do them first.
-        let mut accepted = Vec::with_capacity(rows.len());
-        let mut failed = Vec::new();
-        for (i, row) in rows.iter().enumerate() {
-            let mut errors = FieldErrors::default();
-            let jt: Option<JourneyType> = field(&mut errors, "/journey_type", &row.journey_type);
-            let phone: Option<PhoneTrunc> = field(&mut errors, "/phone_trunc", &row.phone_trunc);
-            let name: Option<LastNameTrunc> =
-                field(&mut errors, "/last_name_trunc", &row.last_name_trunc);
-            let datetime: Option<Timestamp> = field(&mut errors, "/datetime", &row.datetime);
-            match (jt, phone, name, datetime) {
-                (Some(jt), Some(phone), Some(name), Some(datetime)) => {
-                    let np = inner.keys.name_phone(&phone, &name);
-                    accepted.push((i, row, jt, np, datetime));
-                }
-                _ => failed.push((
-                    i,
-                    FailedRow {
-                        index: i,
-                        row: canonical_row(row, datetime),
-                        error: errors.to_string(),
-                    },
-                )),
-            }
-        }
+        let (accepted, mut failed) = inner.parse_import_rows(rows);
         let mut seen = HashSet::with_capacity(accepted.len());
         let mut seg = Segment {
             id: 0,
@@ -108,7 +83,7 @@ impl Engine {
                 let ik: ImportKey = (op.id, jt, np.0);
                 if !seen.insert(ik)
                     || keyed.contains(&ik)
-                    || inner.index.imported_by(&np, op.id, jt).is_some()
+                    || inner.imported_by(&np, op.id, jt).is_some()
                 {
                     failed.push((
                         i,
@@ -174,53 +149,7 @@ impl Engine {
             for (index, row) in rows.iter().enumerate() {
                 let mut errors = FieldErrors::default();
                 let mut sent = row.clone();
-                let target = match row {
-                    IdentityRow::Standardized {
-                        cee_application_uuid,
-                        identity_key,
-                    } => {
-                        let uuid: Option<ApplicationId> =
-                            field(&mut errors, "/cee_application_uuid", cee_application_uuid);
-                        let key: Option<IdentityKey> =
-                            field(&mut errors, "/identity_key", identity_key);
-                        match (uuid, key) {
-                            (Some(u), Some(k)) => Some((*u.as_bytes(), k, None)),
-                            _ => None,
-                        }
-                    }
-                    IdentityRow::Specific {
-                        identity_key,
-                        phone_trunc,
-                        last_name_trunc,
-                        journey_type,
-                        datetime,
-                    } => {
-                        let key: Option<IdentityKey> =
-                            field(&mut errors, "/identity_key", identity_key);
-                        let phone: Option<PhoneTrunc> =
-                            field(&mut errors, "/phone_trunc", phone_trunc);
-                        let name: Option<LastNameTrunc> =
-                            field(&mut errors, "/last_name_trunc", last_name_trunc);
-                        let jt: Option<JourneyType> =
-                            field(&mut errors, "/journey_type", journey_type);
-                        let dt: Option<Timestamp> = field(&mut errors, "/datetime", datetime);
-                        if let (IdentityRow::Specific { datetime: d, .. }, Some(t)) =
-                            (&mut sent, dt)
-                        {
-                            *d = t.to_string();
-                        }
-                        match (key, phone, name, jt, dt) {
-                            (Some(k), Some(p), Some(n), Some(jt), Some(dt)) => {
-                                let np = inner.keys.name_phone(&p, &n);
-                                // Not found when it no longer matches by name and phone.
-                                let uuid =
-                                    inner.index.imported_by(&np, op.id, jt).unwrap_or([0; 16]);
-                                Some((uuid, k, Some(dt)))
-                            }
-                            _ => None,
-                        }
-                    }
-                };
+                let target = inner.identity_target(op, row, &mut sent, &mut errors);
                 let Some((uuid, key, expected_dt)) = target else {
                     report.failed_details.push(FailedRow {
                         index,
@@ -238,7 +167,7 @@ impl Engine {
                     r.operator_id == op.id
                         && r.deleted_at.is_none()
                         && r.identity_key.is_none()
-                        && (r.kind == AppKind::Specific as u8) == specific
+                        && (r.kind == AppKind::Specific) == specific
                         && expected_dt.is_none_or(|d| d.as_millis() == r.datetime)
                 });
                 let Some((mut record, origin)) = eligible else {
@@ -261,9 +190,9 @@ impl Engine {
             let mut changes = ChangeSet::default();
             for (uuid, (record, old)) in changed {
                 changes.index.removed.extend(old);
-                changes.index.added.extend(record_entries(&uuid, &record)?);
-                if record.kind == AppKind::Specific as u8 {
-                    changes.index.keyed_added.push(import_key(&uuid, &record)?);
+                changes.index.added.extend(record_entries(&uuid, &record));
+                if record.kind == AppKind::Specific {
+                    changes.index.keyed_added.push(import_key(&record));
                 }
                 changes.apps.push((uuid, record));
             }
@@ -358,15 +287,13 @@ impl Engine {
             });
         }
         let status = match &r.journey {
-            Some((_, ojid)) => inner
-                .get_journey(op.id, ojid)?
-                .and_then(|j| journey_status(&j)),
+            Some((_, ojid)) => inner.get_journey(op.id, ojid)?.map(|j| j.status),
             None => None,
         };
         Ok(Application {
             uuid: *uuid,
-            specific: r.kind == AppKind::Specific as u8,
-            journey_type: jt_from_byte(r.journey_type).unwrap_or(JourneyType::Short),
+            specific: r.kind == AppKind::Specific,
+            journey_type: r.journey_type,
             datetime: Timestamp::from_millis(r.datetime).unwrap_or(Timestamp::MIN),
             journey_id: r.journey.as_ref().map(|(id, _)| *id),
             status,
@@ -400,9 +327,9 @@ impl Engine {
                 }
             }
             r.deleted_at = Some(inner.clock.now().as_millis());
-            if r.kind == AppKind::Specific as u8 {
+            if r.kind == AppKind::Specific {
                 // Deleted, it may be imported again.
-                changes.index.keyed_removed.push(import_key(&u, &r)?);
+                changes.index.keyed_removed.push(import_key(&r));
             }
             changes.apps.push((u, r));
             Ok(((), changes))
@@ -416,15 +343,11 @@ impl Engine {
     pub fn error_journal(&self) -> Result<Vec<JournalEntry>, Error> {
         let mut out = Vec::new();
         for r in self.inner.store.journal()? {
-            let kind = match r.kind {
-                0 => JournalKind::Date,
-                1 => JournalKind::NotFound,
-                _ => JournalKind::Conflict,
-            };
+            let kind = r.kind;
             out.push(JournalEntry {
                 kind,
                 operator_id: r.operator_id,
-                journey_type: jt_from_byte(r.journey_type).unwrap_or(JourneyType::Short),
+                journey_type: r.journey_type,
                 at: Timestamp::from_millis(r.at).unwrap_or(Timestamp::MIN),
                 application: r.application.map(ApplicationId::from_bytes),
             });
@@ -447,7 +370,7 @@ impl Engine {
             ..Stats::default()
         };
         inner.store.for_each_app(&mut |r| {
-            let slot = match (r.deleted_at.is_some(), r.kind == AppKind::Specific as u8) {
+            let slot = match (r.deleted_at.is_some(), r.kind == AppKind::Specific) {
                 (true, _) => {
                     s.deleted += 1;
                     return;
@@ -455,13 +378,96 @@ impl Engine {
                 (false, true) => &mut s.specific,
                 (false, false) => &mut s.standardized,
             };
-            if r.journey_type == 1 {
+            if r.journey_type == JourneyType::Long {
                 slot.1 += 1;
             } else {
                 slot.0 += 1;
             }
         })?;
         Ok(s)
+    }
+}
+
+/// An import row that parsed: its index, the row, journey type, name+phone pseudonym, date.
+type Accepted<'a> = (usize, &'a ImportRow, JourneyType, Pseudonym, Timestamp);
+
+impl Inner {
+    /// Validates and pseudonymises import rows: the accepted ones, and the failed ones with
+    /// their field errors (by index).
+    fn parse_import_rows<'a>(
+        &self,
+        rows: &'a [ImportRow],
+    ) -> (Vec<Accepted<'a>>, Vec<(usize, FailedRow<ImportRow>)>) {
+        let mut accepted = Vec::with_capacity(rows.len());
+        let mut failed = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            let mut errors = FieldErrors::default();
+            let jt: Option<JourneyType> = field(&mut errors, "/journey_type", &row.journey_type);
+            let phone: Option<PhoneTrunc> = field(&mut errors, "/phone_trunc", &row.phone_trunc);
+            let name: Option<LastNameTrunc> =
+                field(&mut errors, "/last_name_trunc", &row.last_name_trunc);
+            let datetime: Option<Timestamp> = field(&mut errors, "/datetime", &row.datetime);
+            match (jt, phone, name, datetime) {
+                (Some(jt), Some(phone), Some(name), Some(datetime)) => {
+                    let np = self.keys.name_phone(&phone, &name);
+                    accepted.push((i, row, jt, np, datetime));
+                }
+                _ => failed.push((
+                    i,
+                    FailedRow {
+                        index: i,
+                        row: canonical_row(row, datetime),
+                        error: errors.to_string(),
+                    },
+                )),
+            }
+        }
+        (accepted, failed)
+    }
+
+    /// Which application an identity row names, and the identity key to attach: `(uuid,
+    /// key, Some(datetime) for a specific row)`; `None` (errors in `errors`, the canonical
+    /// datetime in `sent`) when a field is invalid. A specific row no longer matching by name
+    /// and phone names no application (uuid zero).
+    fn identity_target(
+        &self,
+        op: &Operator,
+        row: &IdentityRow,
+        sent: &mut IdentityRow,
+        errors: &mut FieldErrors,
+    ) -> Option<([u8; 16], IdentityKey, Option<Timestamp>)> {
+        match row {
+            IdentityRow::Standardized {
+                cee_application_uuid,
+                identity_key,
+            } => {
+                let uuid: Option<ApplicationId> =
+                    field(errors, "/cee_application_uuid", cee_application_uuid);
+                let key: Option<IdentityKey> = field(errors, "/identity_key", identity_key);
+                Some((*uuid?.as_bytes(), key?, None))
+            }
+            IdentityRow::Specific {
+                identity_key,
+                phone_trunc,
+                last_name_trunc,
+                journey_type,
+                datetime,
+            } => {
+                let key: Option<IdentityKey> = field(errors, "/identity_key", identity_key);
+                let phone: Option<PhoneTrunc> = field(errors, "/phone_trunc", phone_trunc);
+                let name: Option<LastNameTrunc> =
+                    field(errors, "/last_name_trunc", last_name_trunc);
+                let jt: Option<JourneyType> = field(errors, "/journey_type", journey_type);
+                let dt: Option<Timestamp> = field(errors, "/datetime", datetime);
+                if let (IdentityRow::Specific { datetime: d, .. }, Some(t)) = (sent, dt) {
+                    *d = t.to_string();
+                }
+                let (k, p, n, jt, dt) = (key?, phone?, name?, jt?, dt?);
+                let np = self.keys.name_phone(&p, &n);
+                let uuid = self.imported_by(&np, op.id, jt).unwrap_or([0; 16]);
+                Some((uuid, k, Some(dt)))
+            }
+        }
     }
 }
 
@@ -492,17 +498,13 @@ fn canonical_row(row: &ImportRow, datetime: Option<Timestamp>) -> ImportRow {
     sent
 }
 
-pub(crate) fn journey_status(j: &JourneyRecord) -> Option<JourneyStatus> {
-    JourneyStatus::ALL.get(usize::from(j.status)).copied()
-}
-
 impl Inner {
     /// Describes a blocking entry as the caller may see it (SPEC §5).
     fn describe(
         &self,
         reads: &dyn Reads,
         op: &Operator,
-        e: &Entry,
+        e: &Prior,
         reason: ConflictReason,
     ) -> Result<Conflict, Error> {
         let datetime = Timestamp::from_millis(e.datetime).unwrap_or(Timestamp::MIN);
@@ -513,15 +515,14 @@ impl Inner {
             journey_id: None,
             status: None,
         };
-        if e.operator == op.id {
+        let show = e.disclosure(op.id);
+        if show.uuid {
             c.uuid = Some(ApplicationId::from_bytes(e.app));
-            if e.app_kind() == AppKind::Standardized && e.journey_type() == JourneyType::Short {
-                if let Some((id, ojid)) = reads.app(&e.app)?.and_then(|(r, _)| r.journey) {
-                    c.journey_id = Some(id);
-                    c.status = reads
-                        .journey(op.id, &ojid)?
-                        .and_then(|j| journey_status(&j));
-                }
+        }
+        if show.journey {
+            if let Some((id, ojid)) = reads.app(&e.app)?.and_then(|(r, _)| r.journey) {
+                c.journey_id = Some(id);
+                c.status = reads.journey(op.id, &ojid)?.map(|j| j.status);
             }
         }
         Ok(c)
@@ -539,13 +540,9 @@ impl Inner {
         let at = self.clock.now().as_millis();
         let seq = txn.next_id(IdSpace::Journal)?;
         let record = JournalRecord {
-            kind: match kind {
-                JournalKind::Date => 0,
-                JournalKind::NotFound => 1,
-                JournalKind::Conflict => 2,
-            },
+            kind,
             operator_id: op.id,
-            journey_type: jt_byte(jt),
+            journey_type: jt,
             at,
             application: application.map(|a| *a.as_bytes()),
         };
@@ -563,36 +560,9 @@ impl Inner {
         let jt = req.journey_type();
         let refuse = |r| Ok((RegisterOutcome::Refused(r), ChangeSet::default()));
         // 1. The journey (short) or the period (long); the phone and reference date.
-        let (phone, d, journey) = match &req.kind {
-            RegisterKind::Short {
-                operator_journey_id,
-            } => {
-                let Some(j) = txn.journey(op.id, operator_journey_id.as_str())? else {
-                    return refuse(Refusal::JourneyNotFound);
-                };
-                if let Err(why) = self.journey_eligibility(&j) {
-                    return refuse(Refusal::JourneyNotEligible(why));
-                }
-                let Some(phone) = self.driver_phone(&j)? else {
-                    let mut e = FieldErrors::default();
-                    e.push(
-                        "/driver/phone_trunc",
-                        "the journey's driver has no phone number",
-                    );
-                    return Err(Error::Invalid(e));
-                };
-                let end = Timestamp::from_millis(j.end.datetime).unwrap_or(Timestamp::MAX);
-                (phone, end, Some(j))
-            }
-            RegisterKind::Long {
-                phone_trunc,
-                datetime,
-            } => {
-                if !self.policy.long_period(*datetime) {
-                    return refuse(Refusal::Date(DateRule::OutsidePeriod));
-                }
-                (phone_trunc.clone(), *datetime, None)
-            }
+        let (phone, d, journey) = match self.register_subject(&*txn, op, req)? {
+            Ok(subject) => subject,
+            Err(refusal) => return refuse(refusal),
         };
         // 2. application_timestamp < now.
         if req.application_timestamp >= now {
@@ -600,7 +570,9 @@ impl Inner {
         }
         // 3. The delay rule.
         if !self.policy.delay_passed(d, now) {
-            return refuse(Refusal::Date(DateRule::TooRecent));
+            return refuse(Refusal::Date(DateRule::TooRecent {
+                delay: self.policy.registration_delay,
+            }));
         }
         // 4. Short: the journey must not carry an application already.
         if let Some(app) = journey.as_ref().and_then(|j| j.application) {
@@ -613,7 +585,7 @@ impl Inner {
                 datetime,
                 uuid: Some(ApplicationId::from_bytes(app)),
                 journey_id: journey.as_ref().map(|j| j.id),
-                status: journey.as_ref().and_then(journey_status),
+                status: journey.as_ref().map(|j| j.status),
             }));
         }
         // 5. The matching rule.
@@ -630,14 +602,81 @@ impl Inner {
         }
         // Insert: record, index entries and the journey link, in one atomic batch.
         // A random v4 uuid that names no application (a kept one may be any uuid).
-        let u = super::standardized::fresh_uuid(txn, &HashSet::new(), ApplicationId::new_random)?;
-        let uuid = ApplicationId::from_bytes(u);
+        let u = super::standardized::fresh_uuid(&*txn, &HashSet::new(), ApplicationId::new_random)?;
+        let new = (ApplicationId::from_bytes(u), [np, dl, ik]);
+        Ok(self.registration(op, req, d, now, journey, new))
+    }
+}
+
+/// What a registration is about: the driver's phone, the reference date `D`, and the journey
+/// (short).
+type Subject = (PhoneTrunc, Timestamp, Option<JourneyRecord>);
+
+impl Inner {
+    /// SPEC §6 step 1: the journey (short: found, eligible, with a driver phone) or the
+    /// period (long); `Ok(Err(refusal))` when refused.
+    fn register_subject(
+        &self,
+        reads: &dyn Reads,
+        op: &Operator,
+        req: &RegisterRequest,
+    ) -> Result<Result<Subject, Refusal>, Error> {
+        match &req.kind {
+            RegisterKind::Short {
+                operator_journey_id,
+            } => {
+                let Some(j) = reads.journey(op.id, operator_journey_id.as_str())? else {
+                    return Ok(Err(Refusal::JourneyNotFound));
+                };
+                if let Err(why) = self.journey_eligibility(&j) {
+                    return Ok(Err(Refusal::JourneyNotEligible(why)));
+                }
+                let Some(phone) = self.driver_phone(&j)? else {
+                    let mut e = FieldErrors::default();
+                    e.push(
+                        "/driver/phone_trunc",
+                        "the journey's driver has no phone number",
+                    );
+                    return Err(Error::Invalid(e));
+                };
+                let end = Timestamp::from_millis(j.end.datetime).unwrap_or(Timestamp::MAX);
+                Ok(Ok((phone, end, Some(j))))
+            }
+            RegisterKind::Long {
+                phone_trunc,
+                datetime,
+            } => {
+                if !self.policy.long_period(*datetime) {
+                    return Ok(Err(Refusal::Date(DateRule::OutsidePeriod {
+                        start: self.policy.start_date,
+                        end: self.policy.end_date,
+                    })));
+                }
+                Ok(Ok((phone_trunc.clone(), *datetime, None)))
+            }
+        }
+    }
+
+    /// The accepted registration: a signed token, the record, its index entries and the
+    /// journey link, as one change set. `new`: its uuid (drawn free), and its name+phone,
+    /// licence and identity-key pseudonyms.
+    fn registration(
+        &self,
+        op: &Operator,
+        req: &RegisterRequest,
+        d: Timestamp,
+        now: Timestamp,
+        journey: Option<JourneyRecord>,
+        (uuid, [np, dl, ik]): (ApplicationId, [Pseudonym; 3]),
+    ) -> (RegisterOutcome, ChangeSet) {
+        let jt = req.journey_type();
+        let u = *uuid.as_bytes();
         let token = self
             .signer
             .sign(&token::message(&op.siret, jt, &req.driving_license, d));
         let record = AppRecord {
-            kind: AppKind::Standardized as u8,
-            journey_type: jt_byte(jt),
+            kind: AppKind::Standardized,
+            journey_type: jt,
             operator_id: op.id,
             datetime: d.as_millis(),
             created_at: now.as_millis(),
@@ -653,21 +692,19 @@ impl Inner {
             past: None,
         };
         let mut changes = ChangeSet::default();
-        changes.index.added = record_entries(&u, &record)?;
+        changes.index.added = record_entries(&u, &record);
         changes.apps.push((u, record));
-        if let Some(mut j) = journey.clone() {
+        let registration = Registration {
+            uuid,
+            datetime: d,
+            token,
+            journey_id: journey.as_ref().map(|j| j.id),
+            status: journey.as_ref().map(|j| j.status),
+        };
+        if let Some(mut j) = journey {
             j.application = Some(u);
             changes.journeys.push((op.id, j));
         }
-        Ok((
-            RegisterOutcome::Registered(Registration {
-                uuid,
-                datetime: d,
-                token,
-                journey_id: journey.as_ref().map(|j| j.id),
-                status: journey.as_ref().and_then(journey_status),
-            }),
-            changes,
-        ))
+        (RegisterOutcome::Registered(registration), changes)
     }
 }

@@ -1,12 +1,9 @@
 //! Journeys that short-distance claims refer to: store, patch, status, eligibility.
 
-use super::applications::journey_status;
 use super::types::*;
 use super::{Engine, Inner};
 use crate::error::Error;
-use crate::fields::{
-    ApplicationId, JourneyStatus, OperatorClass, OperatorJourneyId, PhoneTrunc, Timestamp,
-};
+use crate::fields::{ApplicationId, JourneyStatus, OperatorJourneyId, PhoneTrunc, Timestamp};
 use crate::policy::{NotEligible, Place};
 use crate::store::{ChangeSet, IdSpace, JourneyRecord, PointRecord};
 
@@ -17,28 +14,6 @@ fn point(p: &JourneyPoint) -> PointRecord {
         lon: p.lon.get(),
         geo_code: p.geo_code.as_ref().map(|g| g.as_str().to_owned()),
     }
-}
-
-fn class_byte(c: OperatorClass) -> u8 {
-    match c {
-        OperatorClass::A => 0,
-        OperatorClass::B => 1,
-        OperatorClass::C => 2,
-    }
-}
-
-fn class_from_byte(b: u8) -> Option<OperatorClass> {
-    [OperatorClass::A, OperatorClass::B, OperatorClass::C]
-        .get(usize::from(b))
-        .copied()
-}
-
-fn status_byte(s: JourneyStatus) -> u8 {
-    JourneyStatus::ALL
-        .iter()
-        .position(|x| *x == s)
-        .and_then(|i| u8::try_from(i).ok())
-        .unwrap_or(0)
 }
 
 fn incentives(j: &crate::fields::Incentives) -> Vec<(u8, f64, String)> {
@@ -69,7 +44,7 @@ impl Engine {
                     .operator_trip_id
                     .as_ref()
                     .map(|t| t.as_str().to_owned()),
-                operator_class: class_byte(journey.operator_class),
+                operator_class: journey.operator_class,
                 start: point(&journey.start),
                 end: point(&journey.end),
                 distance: journey.distance.metres(),
@@ -84,7 +59,7 @@ impl Engine {
                     .identity_key
                     .as_ref()
                     .map(|k| inner.keys.identity_key(k).0),
-                status: status_byte(JourneyStatus::Pending),
+                status: JourneyStatus::Pending,
                 application: None,
                 created_at: now,
                 updated_at: now,
@@ -123,7 +98,7 @@ impl Engine {
                 j.operator_trip_id = Some(t.as_str().to_owned());
             }
             if let Some(c) = patch.operator_class {
-                j.operator_class = class_byte(c);
+                j.operator_class = c;
             }
             if let Some(i) = &patch.incentives {
                 j.incentives = incentives(i);
@@ -137,7 +112,7 @@ impl Engine {
             if let Some(d) = patch.distance {
                 j.distance = d.metres();
             }
-            j.status = status_byte(JourneyStatus::Pending);
+            j.status = JourneyStatus::Pending;
             j.updated_at = inner.clock.now().as_millis();
             let out = stored(&j)?;
             let mut changes = ChangeSet::default();
@@ -161,11 +136,59 @@ impl Engine {
             let mut j = txn
                 .journey(op.id, operator_journey_id.as_str())?
                 .ok_or(Error::NotFound { what: "journey" })?;
-            j.status = status_byte(status);
+            j.status = status;
             j.updated_at = inner.clock.now().as_millis();
             let mut changes = ChangeSet::default();
             changes.journeys.push((op.id, j));
             Ok(((), changes))
+        })
+    }
+
+    /// Cancels one of the caller's journeys (the operator's `POST /journeys/{id}/cancel`): its
+    /// status becomes [`JourneyStatus::Canceled`]. Canceling twice is allowed (same answer).
+    ///
+    /// ```
+    /// use cee_eligibility::{Config, Engine, JourneyStatus, Operator};
+    /// # use cee_eligibility::{Driver, Incentives, Journey, JourneyPoint, Latitude, Longitude, Distance};
+    /// let engine = Engine::open(Config::temporary())?;
+    /// let op = Operator::new(1, "89248032800012".parse()?);
+    /// # let point = |t: &str| -> Result<JourneyPoint, Box<dyn std::error::Error>> {
+    /// #     Ok(JourneyPoint { datetime: t.parse()?, lat: Latitude::new(48.85)?, lon: Longitude::new(2.35)?, geo_code: None })
+    /// # };
+    /// # let journey = Journey { operator_journey_id: "j-1".parse()?, operator_trip_id: None,
+    /// #     operator_class: "C".parse()?, start: point("2026-05-01T08:00:00Z")?, end: point("2026-05-01T08:30:00Z")?,
+    /// #     distance: Distance::new(20_000)?, incentives: Incentives::default(), driver: Driver::default() };
+    /// engine.put_journey(&op, &journey)?;
+    /// let stored = engine.cancel_journey(&op, &"j-1".parse()?)?;
+    /// assert_eq!(stored.status, JourneyStatus::Canceled);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown journey; [`Error::Conflict`] when it carries a CEE
+    /// application (a signed claim refers to it: delete the application first).
+    #[tracing::instrument(level = "debug", skip_all, fields(operator = op.id))]
+    pub fn cancel_journey(
+        &self,
+        op: &Operator,
+        operator_journey_id: &OperatorJourneyId,
+    ) -> Result<StoredJourney, Error> {
+        let inner = &*self.inner;
+        inner.write(|txn| {
+            let mut j = txn
+                .journey(op.id, operator_journey_id.as_str())?
+                .ok_or(Error::NotFound { what: "journey" })?;
+            if j.application.is_some() {
+                return Err(Error::Conflict(
+                    "journey carries a CEE application and cannot be canceled",
+                ));
+            }
+            j.status = JourneyStatus::Canceled;
+            j.updated_at = inner.clock.now().as_millis();
+            let out = stored(&j)?;
+            let mut changes = ChangeSet::default();
+            changes.journeys.push((op.id, j));
+            Ok((out, changes))
         })
     }
 
@@ -196,11 +219,11 @@ fn stored(j: &JourneyRecord) -> Result<StoredJourney, Error> {
             .operator_journey_id
             .parse()
             .map_err(|_| corrupt("operator_journey_id"))?,
-        operator_class: class_from_byte(j.operator_class).ok_or_else(|| corrupt("class"))?,
+        operator_class: j.operator_class,
         start_datetime: Timestamp::from_millis(j.start.datetime).ok_or_else(|| corrupt("start"))?,
         end_datetime: Timestamp::from_millis(j.end.datetime).ok_or_else(|| corrupt("end"))?,
         distance: j.distance,
-        status: journey_status(j).ok_or_else(|| corrupt("status"))?,
+        status: j.status,
         application: j.application.map(ApplicationId::from_bytes),
     })
 }
@@ -216,8 +239,9 @@ impl Inner {
 
     /// SPEC §4 journey eligibility (short).
     pub(crate) fn journey_eligibility(&self, j: &JourneyRecord) -> Result<(), NotEligible> {
-        let class = class_from_byte(j.operator_class).ok_or(NotEligible::Class)?;
-        let start_at = Timestamp::from_millis(j.start.datetime).ok_or(NotEligible::Period)?;
+        let class = j.operator_class;
+        let start_at =
+            Timestamp::from_millis(j.start.datetime).ok_or_else(|| self.policy.period())?;
         fn place(p: &PointRecord) -> Place<'_> {
             Place {
                 geo_code: p.geo_code.as_deref(),

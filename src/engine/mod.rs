@@ -4,6 +4,7 @@ mod applications;
 mod backup;
 mod config;
 mod journeys;
+mod purge;
 mod standardized;
 mod types;
 
@@ -17,11 +18,10 @@ pub use types::*;
 
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::fields::{ApplicationId, JourneyType, Timestamp};
+use crate::fields::{JourneyType, Timestamp};
 use crate::identity::{IdKind, Keys, Pseudonym};
-use crate::index::{Entry, MemIndex};
-use crate::policy::Policy;
-use crate::store::jt_from_byte;
+use crate::index::MemIndex;
+use crate::policy::{self, Policy, Prior};
 use crate::store::{
     AppKind, AppRecord, Backend, ChangeSet, ImportKey, IndexDelta, IndexEntry, LoadedSegment,
     Origin, SegmentRow, StoreOptions, WriteTxn,
@@ -80,6 +80,8 @@ pub(crate) struct Inner {
     /// what a new import segment's rows must not be named (DESIGN.md "Format 3"). Usually
     /// empty. Changed under the write lock only.
     kept_v7: Mutex<HashSet<[u8; 16]>>,
+    /// How long the purge keeps error journal entries.
+    journal_retention: std::time::Duration,
 }
 
 impl Engine {
@@ -130,6 +132,7 @@ impl Engine {
                 durability: config.durability,
                 keyed_imports: Mutex::new(keyed_imports),
                 kept_v7: Mutex::new(kept_v7),
+                journal_retention: config.journal_retention,
             }),
         })
     }
@@ -174,29 +177,28 @@ fn load_index(store: &dyn Backend) -> Result<Loaded, Error> {
     let mut keyed_imports = HashSet::new();
     let mut kept_v7 = HashSet::new();
     store.load_changed_imports(&mut |uuid, r| {
-        if r.kind != AppKind::Specific as u8 {
+        if r.kind != AppKind::Specific {
             // A kept uuid of the v7 shape (format 3): no segment row of its own.
             kept_v7.insert(uuid);
             return Ok(());
         }
         if r.deleted_at.is_none() && r.identity_key.is_some() {
-            keyed_imports.insert(import_key(&uuid, &r)?);
+            keyed_imports.insert(import_key(&r));
         }
         overridden.insert(uuid);
         Ok(())
     })?;
     load_segments(store, &index, &overridden)?;
     store.load_entries(&mut |e| {
-        index.insert(&e.pseudonym, Entry::from_index(&e));
+        index.insert(&e.pseudonym, prior(&e));
         Ok(())
     })?;
     Ok((index, keyed_imports, kept_v7))
 }
 
 /// What an imported application's record must not repeat on import.
-fn import_key(uuid: &[u8; 16], r: &AppRecord) -> Result<ImportKey, Error> {
-    let jt = jt_from_byte(r.journey_type).ok_or_else(|| corrupt_app(uuid, "journey type"))?;
-    Ok((r.operator_id, jt, r.name_phone))
+fn import_key(r: &AppRecord) -> ImportKey {
+    (r.operator_id, r.journey_type, r.name_phone)
 }
 
 /// Inserts every imported row that no override supersedes. Inserting dominates (hash-map
@@ -217,6 +219,9 @@ fn load_segments(
                 for loaded in rx {
                     let seg = &loaded.segment;
                     for (i, row) in seg.rows.iter().enumerate() {
+                        if row.is_hole() {
+                            continue;
+                        }
                         let p = Pseudonym(row.name_phone);
                         if index.shard_of(&p) % WORKERS != part {
                             continue;
@@ -224,7 +229,7 @@ fn load_segments(
                         let uuid = seg.uuid(i, &loaded.mask);
                         if overridden.is_empty() || !overridden.contains(&uuid) {
                             let e = segment_entry(seg.operator, row, uuid);
-                            index.insert(&p, Entry::from_index(&e));
+                            index.insert(&p, prior(&e));
                         }
                     }
                 }
@@ -253,41 +258,27 @@ fn segment_entry(operator: u32, row: &SegmentRow, uuid: [u8; 16]) -> IndexEntry 
     }
 }
 
-/// Index entries owned by an active application record.
-pub(crate) fn record_entries(uuid: &[u8; 16], r: &AppRecord) -> Result<Vec<IndexEntry>, Error> {
-    let journey_type =
-        jt_from_byte(r.journey_type).ok_or_else(|| corrupt_app(uuid, "journey type"))?;
-    let app_kind = AppKind::from_u8(r.kind).ok_or_else(|| corrupt_app(uuid, "kind"))?;
-    let mut out = Vec::with_capacity(3);
-    let mut push = |id_kind, p: [u8; 16]| {
-        out.push(IndexEntry {
+/// Index entries owned by an active application record: one per identifier that reaches it
+/// (`policy::reachable_by`).
+pub(crate) fn record_entries(uuid: &[u8; 16], r: &AppRecord) -> Vec<IndexEntry> {
+    let reach = policy::reachable_by(r.name_phone, r.license, r.identity_key);
+    reach
+        .map(|(id_kind, p)| IndexEntry {
             id_kind,
             pseudonym: Pseudonym(p),
-            journey_type,
+            journey_type: r.journey_type,
             datetime: r.datetime,
             app: *uuid,
-            app_kind,
+            app_kind: r.kind,
             operator: r.operator_id,
-        });
-    };
-    // SPEC §5 rule 2: name+phone only matches an application without identity key.
-    if r.identity_key.is_none() {
-        push(IdKind::NamePhone, r.name_phone);
-    }
-    if let Some(p) = r.license {
-        push(IdKind::License, p);
-    }
-    if let Some(p) = r.identity_key {
-        push(IdKind::IdentityKey, p);
-    }
-    Ok(out)
+        })
+        .collect()
 }
 
-fn corrupt_app(uuid: &[u8; 16], what: &str) -> Error {
-    Error::Corrupt {
-        record: format!("application {}", ApplicationId::from_bytes(*uuid)),
-        reason: format!("invalid {what}"),
-    }
+/// The rules' view of an index entry.
+fn prior(e: &IndexEntry) -> Prior {
+    let standardized = e.app_kind == AppKind::Standardized;
+    Prior::new(e.datetime, e.operator, e.journey_type, standardized, e.app)
 }
 
 impl Inner {
@@ -322,11 +313,11 @@ impl Inner {
 
     /// Mirrors a committed change in memory.
     fn apply(&self, d: &IndexDelta) {
-        for e in &d.removed {
+        for e in d.removed.iter().chain(&d.implied_removed) {
             self.index.remove(&e.pseudonym, &e.app);
         }
         for e in d.added.iter().chain(&d.implied) {
-            self.index.insert(&e.pseudonym, Entry::from_index(e));
+            self.index.insert(&e.pseudonym, prior(e));
         }
         self.note_kept(&d.added);
         if !d.keyed_removed.is_empty() || !d.keyed_added.is_empty() {
@@ -361,7 +352,7 @@ impl Inner {
         match origin {
             Origin::Record => txn.stored_entries(uuid, r),
             // Segment rows have no stored entry: the one in memory is computed from the row.
-            Origin::Segment => record_entries(uuid, r),
+            Origin::Segment => Ok(record_entries(uuid, r)),
         }
     }
 
@@ -373,11 +364,25 @@ impl Inner {
         jt: JourneyType,
         d: Timestamp,
         pseudonyms: &[Pseudonym],
-    ) -> Option<Entry> {
+    ) -> Option<Prior> {
         let th = self.policy.thresholds(jt, d);
-        pseudonyms
-            .iter()
-            .filter_map(|p| self.index.most_recent_blocking(p, jt, &th, caller))
-            .max_by_key(|e| e.precedence(caller))
+        let found = pseudonyms.iter().filter_map(|p| {
+            self.index
+                .find(p, |es| policy::most_recent_blocking(es, jt, &th, caller))
+                .flatten()
+        });
+        found.max_by_key(|e| e.precedence(caller))
+    }
+
+    /// The row `operator` imported for `np` with journey type `jt`, if it still matches by
+    /// name and phone (import uniqueness, SPEC §6).
+    fn imported_by(&self, np: &Pseudonym, operator: u32, jt: JourneyType) -> Option<[u8; 16]> {
+        self.index
+            .find(np, |es| {
+                es.iter()
+                    .find(|e| e.is_import_of(operator, jt))
+                    .map(|e| e.app)
+            })
+            .flatten()
     }
 }

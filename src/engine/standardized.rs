@@ -14,8 +14,8 @@ use crate::fields::{
 };
 use crate::identity::Pseudonym;
 use crate::store::{
-    is_imported_uuid, jt_byte, AppKind, AppRecord, ChangeSet, PastApplication, Reads, Segment,
-    UuidMask, WriteTxn,
+    is_imported_uuid, AppKind, AppRecord, ChangeSet, PastApplication, Reads, Segment, UuidMask,
+    WriteTxn,
 };
 
 /// Longest kept `token` accepted (an RSA-4096 signature in base64 is 684 characters).
@@ -181,10 +181,7 @@ impl Engine {
                 };
                 uuids.insert(uuid);
                 dates.insert(date);
-                changes
-                    .index
-                    .added
-                    .extend(record_entries(&uuid, &v.record)?);
+                changes.index.added.extend(record_entries(&uuid, &v.record));
                 changes.apps.push((uuid, v.record));
             }
             let imported = changes.apps.len();
@@ -299,8 +296,8 @@ impl Inner {
         };
         let license = self.keys.license(&license);
         let record = AppRecord {
-            kind: AppKind::Standardized as u8,
-            journey_type: jt_byte(jt),
+            kind: AppKind::Standardized,
+            journey_type: jt,
             operator_id: op.id,
             datetime: datetime.as_millis(),
             created_at: now,

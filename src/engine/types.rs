@@ -190,21 +190,45 @@ impl RegisterRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DateRule {
-    /// Long: the payment date is not strictly inside the operation period.
-    OutsidePeriod,
+    /// Long: the payment date is not strictly inside the operation period `start .. end`
+    /// (the policy in force, named in the message).
+    OutsidePeriod {
+        /// The period's start (`Policy::start_date`).
+        start: Timestamp,
+        /// The period's end (`Policy::end_date`).
+        end: Timestamp,
+    },
     /// `application_timestamp` is not in the past.
     ApplicationInFuture,
-    /// The trip is less than the registration delay (7 days) old.
-    TooRecent,
+    /// The trip is less than the registration delay old (`Policy::registration_delay`,
+    /// 7 days by default).
+    TooRecent {
+        /// The configured delay.
+        delay: std::time::Duration,
+    },
 }
 
 impl fmt::Display for DateRule {
+    /// The public registry's texts, with the policy in force:
+    /// `Date should be before 7 days from now` for the default delay.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            DateRule::OutsidePeriod => "Date should be between the start and end of the operation",
-            DateRule::ApplicationInFuture => "Application timestamp should be in the past",
-            DateRule::TooRecent => "Date should be before 7 days from now",
-        })
+        match self {
+            DateRule::OutsidePeriod { start, end } => write!(
+                f,
+                "Date should be between the start and end of the operation ({start} .. {end})"
+            ),
+            DateRule::ApplicationInFuture => {
+                f.write_str("Application timestamp should be in the past")
+            }
+            DateRule::TooRecent { delay } => {
+                let secs = delay.as_secs();
+                if secs.is_multiple_of(86_400) && delay.subsec_nanos() == 0 {
+                    write!(f, "Date should be before {} days from now", secs / 86_400)
+                } else {
+                    write!(f, "Date should be before {secs} seconds from now")
+                }
+            }
+        }
     }
 }
 
@@ -347,17 +371,7 @@ pub struct StoredJourney {
     pub application: Option<ApplicationId>,
 }
 
-/// Kind of a register failure in the error journal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum JournalKind {
-    /// A date rule.
-    Date,
-    /// Journey not found or not eligible.
-    NotFound,
-    /// Conflict.
-    Conflict,
-}
+pub use crate::store::JournalKind;
 
 /// One register failure (no identifier in it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -391,4 +405,42 @@ pub struct Stats {
     pub journal: u64,
     /// Bytes on disk.
     pub size_on_disk: u64,
+}
+
+/// What [`Engine::purge`](crate::Engine::purge) removed (or, for a dry run, would remove).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct PurgeReport {
+    /// Counted only: nothing was written.
+    pub dry_run: bool,
+    /// Import segments removed whole (every row expired or superseded).
+    pub segments_dropped: u64,
+    /// Import segments rewritten in place, expired rows turned into holes.
+    pub segments_rewritten: u64,
+    /// Imported rows removed (expired, not superseded by a record).
+    pub rows_removed: u64,
+    /// Application records removed: expired registered applications and expired overrides
+    /// of imported rows.
+    pub records_removed: u64,
+    /// Tombstones (deleted applications) whose pseudonyms and token were scrubbed.
+    pub tombstones_scrubbed: u64,
+    /// Journeys removed (no live application, ended before the horizon).
+    pub journeys_removed: u64,
+    /// Error journal entries removed (older than the journal retention).
+    pub journal_removed: u64,
+    /// In-memory index entries removed (stored ones and those implied by segment rows).
+    pub index_entries_removed: u64,
+    /// The horizon: nothing that could block a candidate at a reference date at or after it
+    /// was removed.
+    #[serde(serialize_with = "serialize_display")]
+    pub horizon: Timestamp,
+    /// Bytes on disk before the purge (sled reclaims space lazily, so the figure after may
+    /// not drop at once).
+    pub bytes_before: u64,
+    /// Bytes on disk after the purge.
+    pub bytes_after: u64,
+}
+
+fn serialize_display<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(t)
 }

@@ -16,6 +16,7 @@ mod license;
 mod name;
 mod phone;
 mod siret;
+mod upstream;
 
 pub use datetime::Timestamp;
 pub use error::FieldError;
@@ -26,3 +27,4 @@ pub use license::DrivingLicense;
 pub use name::LastNameTrunc;
 pub use phone::PhoneTrunc;
 pub use siret::Siret;
+pub use upstream::{AcquisitionStatus, AnomalyStatus, FraudStatus};

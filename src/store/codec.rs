@@ -1,13 +1,22 @@
 //! Record codec: `[format version byte][bincode 2 standard encoding]`, decoded from slices
 //! with a size limit. The only place that says `bincode::` — swap it here if needed.
+//!
+//! The bytes are those of private *wire* structs (one-byte codes, as format 2 writes them);
+//! the records the rest of the crate sees (`records.rs`) are typed, and each enum has its own
+//! stable on-disk code here (never an array position).
 
 use bincode::{Decode, Encode};
 
 use crate::error::Error;
-use crate::fields::{OperatorJourneyId, Timestamp};
-use crate::store::keys::check4;
+use crate::fields::{JourneyStatus, JourneyType, OperatorClass, OperatorJourneyId, Timestamp};
+use crate::store::decode_error::DecodeError;
+use crate::store::keys::{app_kind_code, app_kind_from_code, check4, jt_byte, jt_from_byte};
+use crate::store::records::{
+    AppKind, AppRecord, JournalKind, JournalRecord, JourneyRecord, PastApplication, PointRecord,
+};
 
-/// Version byte written in front of journey and journal records (format 2 and 3).
+/// Version byte written in front of journey and journal records (formats 2 and 3), and of
+/// application records in format 2.
 pub(crate) const RECORD_VERSION: u8 = 1;
 /// Version byte written in front of application records since format 3 ([`AppRecord`] with
 /// `past`); version 1 (format 2) application records still decode, with `past: None`.
@@ -19,44 +28,32 @@ fn config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<LIMIT>()
 }
 
-/// Field ranges a decoded record must respect; a record outside them is corrupt.
-pub(crate) trait Validate {
-    /// `Err(what is wrong)` when a field is out of range.
-    fn validate(&self) -> Result<(), String>;
-}
-
-/// A stored record type: the version byte this build writes, and how older versions decode.
-pub(crate) trait Record: Encode + Decode<()> + Validate + Sized {
+/// A record with a wire form.
+pub(crate) trait Record: Sized {
+    /// The bincode-encoded form.
+    type Wire: Encode + Decode<()>;
+    /// The wire form of `self`.
+    fn to_wire(&self) -> Self::Wire;
+    /// The record a decoded wire form holds, when every field is in range.
+    fn from_wire(w: Self::Wire) -> Result<Self, DecodeError>;
     /// The version byte written in front of the body.
     const VERSION: u8 = RECORD_VERSION;
-
-    /// Decodes the bincode body of an older version `v`; `None` when `v` is not one.
-    fn decode_older(_v: u8, _body: &[u8]) -> Option<Result<(Self, usize), String>> {
+    /// The wire form of an older version `v`'s body; `None` when `v` is not one.
+    fn decode_older(_v: u8, _body: &[u8]) -> Option<Result<Self::Wire, DecodeError>> {
         None
-    }
-}
-
-impl Record for JourneyRecord {}
-impl Record for JournalRecord {}
-
-impl Record for AppRecord {
-    const VERSION: u8 = APP_RECORD_VERSION;
-
-    fn decode_older(v: u8, body: &[u8]) -> Option<Result<(Self, usize), String>> {
-        (v == RECORD_VERSION).then(|| {
-            bincode::decode_from_slice::<AppRecordV1, _>(body, config())
-                .map(|(r, n)| (r.into(), n))
-                .map_err(|e| e.to_string())
-        })
     }
 }
 
 /// Encodes a record: `[version][bincode body][check ×4 over version and body]`.
 pub(crate) fn encode<T: Record>(value: &T) -> Vec<u8> {
-    let mut out = vec![T::VERSION];
+    encode_wire(T::VERSION, &value.to_wire())
+}
+
+fn encode_wire<W: Encode>(version: u8, wire: &W) -> Vec<u8> {
+    let mut out = vec![version];
     // Encoding into a Vec only fails past the limit, which no record reaches; an error here
     // would be a bug, surfaced as an empty (and therefore corrupt-on-read) body.
-    if let Ok(body) = bincode::encode_to_vec(value, config()) {
+    if let Ok(body) = bincode::encode_to_vec(wire, config()) {
         out.extend_from_slice(&body);
     }
     let check = check4(&[&out]);
@@ -66,170 +63,153 @@ pub(crate) fn encode<T: Record>(value: &T) -> Vec<u8> {
 
 /// Decodes and validates a record; `what` names it in the error (never an identifier).
 pub(crate) fn decode<T: Record>(bytes: &[u8], what: impl FnOnce() -> String) -> Result<T, Error> {
-    let corrupt = |reason: String| Error::Corrupt {
-        record: what(),
-        reason,
-    };
+    decode_bytes(bytes).map_err(|e| e.corrupt(what()))
+}
+
+fn decode_bytes<T: Record>(bytes: &[u8]) -> Result<T, DecodeError> {
     let Some((payload, check)) = bytes.len().checked_sub(4).map(|n| bytes.split_at(n)) else {
-        return Err(corrupt(format!(
-            "{} bytes is too short for a record",
-            bytes.len()
-        )));
+        return Err(DecodeError::TooShort(bytes.len()));
     };
     if check != check4(&[payload]) {
-        return Err(corrupt("checksum mismatch (damaged bytes)".into()));
+        return Err(DecodeError::Checksum);
     }
     let Some((&version, body)) = payload.split_first() else {
-        return Err(corrupt("empty value".into()));
+        return Err(DecodeError::Empty);
     };
     if body.len() > LIMIT {
-        return Err(corrupt(format!(
-            "{} bytes exceeds the record size limit",
-            body.len()
-        )));
+        return Err(DecodeError::TooLarge(body.len()));
     }
-    let decoded = if version == T::VERSION {
-        bincode::decode_from_slice::<T, _>(body, config()).map_err(|e| e.to_string())
+    let wire = if version == T::VERSION {
+        decode_body::<T::Wire>(body)?
     } else {
         match T::decode_older(version, body) {
-            Some(r) => r,
-            None => return Err(corrupt(format!("unknown record version {version}"))),
+            Some(w) => w?,
+            None => {
+                return Err(DecodeError::Version {
+                    what: "record",
+                    found: version,
+                })
+            }
         }
     };
-    let v = match decoded {
-        Ok((v, n)) if n == body.len() => v,
-        Ok((_, n)) => return Err(corrupt(format!("{} trailing bytes", body.len() - n))),
-        Err(e) => return Err(corrupt(e)),
-    };
-    v.validate().map_err(corrupt)?;
-    Ok(v)
+    T::from_wire(wire)
+}
+
+/// The wire struct `body` holds, all of it.
+fn decode_body<W: Decode<()>>(body: &[u8]) -> Result<W, DecodeError> {
+    match bincode::decode_from_slice::<W, _>(body, config()) {
+        Ok((w, n)) if n == body.len() => Ok(w),
+        Ok((_, n)) => Err(DecodeError::Trailing(body.len() - n)),
+        Err(e) => Err(DecodeError::Body(e.to_string())),
+    }
 }
 
 /// Is `ms` a representable instant (years 0000–9999)?
-fn instant(ms: i64, field: &str) -> Result<(), String> {
+fn instant(ms: i64, field: &'static str) -> Result<i64, DecodeError> {
     Timestamp::from_millis(ms)
-        .map(|_| ())
-        .ok_or_else(|| format!("{field} out of range"))
+        .map(|_| ms)
+        .ok_or(DecodeError::OutOfRange(field))
 }
 
-fn byte_below(b: u8, n: u8, field: &str) -> Result<(), String> {
-    if b < n {
-        Ok(())
-    } else {
-        Err(format!("{field} {b} out of range"))
-    }
-}
-
-fn journey_id_text(ojid: &str) -> Result<(), String> {
+fn journey_id_text(ojid: String) -> Result<String, DecodeError> {
     ojid.parse::<OperatorJourneyId>()
-        .map(|_| ())
-        .map_err(|_| "operator_journey_id invalid".into())
+        .map(|_| ojid)
+        .map_err(|_| DecodeError::JourneyId)
 }
 
-impl Validate for AppRecord {
-    fn validate(&self) -> Result<(), String> {
-        if !(1..=2).contains(&self.kind) {
-            return Err(format!("kind {} out of range", self.kind));
-        }
-        byte_below(self.journey_type, 2, "journey type")?;
-        instant(self.datetime, "datetime")?;
-        instant(self.created_at, "created_at")?;
-        for t in [self.application_timestamp, self.deleted_at]
-            .into_iter()
-            .flatten()
-        {
-            instant(t, "timestamp")?;
-        }
-        if let Some((_, ojid)) = &self.journey {
-            journey_id_text(ojid)?;
-        }
-        match &self.past {
-            None => Ok(()),
-            Some(_) if self.kind != 2 || self.journey.is_some() => {
-                Err("an imported standardized application of another kind or with a journey".into())
-            }
-            Some(PastApplication {
-                operator_journey_id: Some(ojid),
-            }) if self.journey_type == 0 => journey_id_text(ojid),
-            Some(PastApplication {
-                operator_journey_id: Some(_),
-            }) => Err("a long imported application with an operator_journey_id".into()),
-            Some(PastApplication {
-                operator_journey_id: None,
-            }) => Ok(()),
-        }
+fn code<T>(field: &'static str, value: u8, f: impl Fn(u8) -> Option<T>) -> Result<T, DecodeError> {
+    f(value).ok_or(DecodeError::Code { field, value })
+}
+
+/// On-disk code of a journey status (format 2: the order the statuses were first listed in).
+pub(crate) fn status_code(s: JourneyStatus) -> u8 {
+    match s {
+        JourneyStatus::Pending => 0,
+        JourneyStatus::Ok => 1,
+        JourneyStatus::AcquisitionError => 2,
+        JourneyStatus::FraudError => 3,
+        JourneyStatus::AnomalyError => 4,
+        JourneyStatus::Canceled => 5,
+        JourneyStatus::TermsViolationError => 6,
     }
 }
 
-impl Validate for JourneyRecord {
-    fn validate(&self) -> Result<(), String> {
-        journey_id_text(&self.operator_journey_id)?;
-        byte_below(self.operator_class, 3, "operator class")?;
-        byte_below(self.status, 7, "status")?;
-        for p in [&self.start, &self.end] {
-            instant(p.datetime, "point datetime")?;
-            if !(p.lat.is_finite() && (-90.0..=90.0).contains(&p.lat)) {
-                return Err("latitude out of range".into());
-            }
-            if !(p.lon.is_finite() && (-180.0..=180.0).contains(&p.lon)) {
-                return Err("longitude out of range".into());
-            }
-        }
-        if self.distance > 1_000_000 {
-            return Err("distance out of range".into());
-        }
-        instant(self.created_at, "created_at")?;
-        instant(self.updated_at, "updated_at")
+pub(crate) fn status_from_code(b: u8) -> Option<JourneyStatus> {
+    Some(match b {
+        0 => JourneyStatus::Pending,
+        1 => JourneyStatus::Ok,
+        2 => JourneyStatus::AcquisitionError,
+        3 => JourneyStatus::FraudError,
+        4 => JourneyStatus::AnomalyError,
+        5 => JourneyStatus::Canceled,
+        6 => JourneyStatus::TermsViolationError,
+        _ => return None,
+    })
+}
+
+fn class_code(c: OperatorClass) -> u8 {
+    match c {
+        OperatorClass::A => 0,
+        OperatorClass::B => 1,
+        OperatorClass::C => 2,
     }
 }
 
-impl Validate for JournalRecord {
-    fn validate(&self) -> Result<(), String> {
-        byte_below(self.kind, 3, "kind")?;
-        byte_below(self.journey_type, 2, "journey type")?;
-        instant(self.at, "time")
+fn class_from_code(b: u8) -> Option<OperatorClass> {
+    match b {
+        0 => Some(OperatorClass::A),
+        1 => Some(OperatorClass::B),
+        2 => Some(OperatorClass::C),
+        _ => None,
     }
 }
 
-/// A stored CEE application (specific or standardized).
+fn journal_code(k: JournalKind) -> u8 {
+    match k {
+        JournalKind::Date => 0,
+        JournalKind::NotFound => 1,
+        JournalKind::Conflict => 2,
+    }
+}
+
+fn journal_from_code(b: u8) -> Option<JournalKind> {
+    match b {
+        0 => Some(JournalKind::Date),
+        1 => Some(JournalKind::NotFound),
+        2 => Some(JournalKind::Conflict),
+        _ => None,
+    }
+}
+
+/// An application record as format 3 writes it (record version 2).
 #[derive(Debug, Clone, PartialEq, Encode, Decode)]
-pub(crate) struct AppRecord {
-    /// `AppKind` as u8.
-    pub kind: u8,
-    /// Journey type byte (0 short, 1 long).
-    pub journey_type: u8,
-    pub operator_id: u32,
-    /// Operation date (UTC ms): import `datetime`, or `D` of the registration.
-    pub datetime: i64,
-    pub created_at: i64,
-    pub application_timestamp: Option<i64>,
-    /// Short registrations: the journey's internal id and operator_journey_id.
-    pub journey: Option<(u64, String)>,
-    pub token: Option<String>,
-    pub deleted_at: Option<i64>,
-    /// The name+phone pseudonym (import uniqueness, identity matching).
-    pub name_phone: [u8; 16],
-    /// The licence pseudonym, if any.
-    pub license: Option<[u8; 16]>,
-    /// The identity-key pseudonym, if any.
-    pub identity_key: Option<[u8; 16]>,
-    /// Record version 2 (format 3): a past standardized application imported from the
-    /// decommissioned registry (SPEC §11.2) — its uuid and token are the ones it had there,
-    /// it refers to no journey record here. `None` for every other application.
-    pub past: Option<PastApplication>,
+pub(crate) struct AppWire {
+    kind: u8,
+    journey_type: u8,
+    operator_id: u32,
+    datetime: i64,
+    created_at: i64,
+    application_timestamp: Option<i64>,
+    journey: Option<(u64, String)>,
+    token: Option<String>,
+    deleted_at: Option<i64>,
+    name_phone: [u8; 16],
+    license: Option<[u8; 16]>,
+    identity_key: Option<[u8; 16]>,
+    /// A past standardized application imported from the decommissioned registry (SPEC §11.2).
+    past: Option<PastWire>,
 }
 
-/// What an imported standardized application keeps beyond [`AppRecord`]'s fields.
+/// What a past application keeps beyond the other fields.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
-pub(crate) struct PastApplication {
-    /// Short: the `operator_journey_id` it was sent with (no journey record is needed).
-    pub operator_journey_id: Option<String>,
+pub(crate) struct PastWire {
+    operator_journey_id: Option<String>,
 }
 
-/// An application record as format 2 wrote it (record version 1): [`AppRecord`] without
+/// An application record as format 2 wrote it (record version 1): [`AppWire`] without
 /// `past`. Decoded, never written.
 #[derive(Debug, Clone, PartialEq, Decode)]
-struct AppRecordV1 {
+struct AppWireV1 {
     kind: u8,
     journey_type: u8,
     operator_id: u32,
@@ -244,9 +224,9 @@ struct AppRecordV1 {
     identity_key: Option<[u8; 16]>,
 }
 
-impl From<AppRecordV1> for AppRecord {
-    fn from(r: AppRecordV1) -> Self {
-        AppRecord {
+impl From<AppWireV1> for AppWire {
+    fn from(r: AppWireV1) -> Self {
+        AppWire {
             kind: r.kind,
             journey_type: r.journey_type,
             operator_id: r.operator_id,
@@ -264,58 +244,248 @@ impl From<AppRecordV1> for AppRecord {
     }
 }
 
-/// A journey point.
-#[derive(Debug, Clone, PartialEq, Encode, Decode)]
-pub(crate) struct PointRecord {
-    pub datetime: i64,
-    pub lat: f64,
-    pub lon: f64,
-    pub geo_code: Option<String>,
+impl Record for AppRecord {
+    type Wire = AppWire;
+    const VERSION: u8 = APP_RECORD_VERSION;
+
+    fn decode_older(v: u8, body: &[u8]) -> Option<Result<AppWire, DecodeError>> {
+        (v == RECORD_VERSION).then(|| decode_body::<AppWireV1>(body).map(AppWire::from))
+    }
+
+    fn to_wire(&self) -> AppWire {
+        AppWire {
+            kind: app_kind_code(self.kind),
+            journey_type: jt_byte(self.journey_type),
+            operator_id: self.operator_id,
+            datetime: self.datetime,
+            created_at: self.created_at,
+            application_timestamp: self.application_timestamp,
+            journey: self.journey.clone(),
+            token: self.token.clone(),
+            deleted_at: self.deleted_at,
+            name_phone: self.name_phone,
+            license: self.license,
+            identity_key: self.identity_key,
+            past: self.past.as_ref().map(|p| PastWire {
+                operator_journey_id: p.operator_journey_id.clone(),
+            }),
+        }
+    }
+
+    fn from_wire(w: AppWire) -> Result<Self, DecodeError> {
+        for t in [w.application_timestamp, w.deleted_at]
+            .into_iter()
+            .flatten()
+        {
+            instant(t, "timestamp")?;
+        }
+        let kind = code("kind", w.kind, app_kind_from_code)?;
+        let journey_type = code("journey type", w.journey_type, jt_from_byte)?;
+        let past = match w.past {
+            None => None,
+            Some(_) if kind != AppKind::Standardized || w.journey.is_some() => {
+                return Err(DecodeError::Past(
+                    "of another kind than standardized or with a journey",
+                ))
+            }
+            Some(PastWire {
+                operator_journey_id: Some(ojid),
+            }) if journey_type == JourneyType::Short => Some(PastApplication {
+                operator_journey_id: Some(journey_id_text(ojid)?),
+            }),
+            Some(PastWire {
+                operator_journey_id: Some(_),
+            }) => return Err(DecodeError::Past("long with an operator_journey_id")),
+            Some(PastWire {
+                operator_journey_id: None,
+            }) => Some(PastApplication {
+                operator_journey_id: None,
+            }),
+        };
+        Ok(AppRecord {
+            kind,
+            journey_type,
+            operator_id: w.operator_id,
+            datetime: instant(w.datetime, "datetime")?,
+            created_at: instant(w.created_at, "created_at")?,
+            application_timestamp: w.application_timestamp,
+            journey: match w.journey {
+                Some((id, ojid)) => Some((id, journey_id_text(ojid)?)),
+                None => None,
+            },
+            token: w.token,
+            deleted_at: w.deleted_at,
+            name_phone: w.name_phone,
+            license: w.license,
+            identity_key: w.identity_key,
+            past,
+        })
+    }
 }
 
-/// A stored journey.
+/// A journey point as format 2 writes it.
 #[derive(Debug, Clone, PartialEq, Encode, Decode)]
-pub(crate) struct JourneyRecord {
-    pub id: u64,
-    pub operator_journey_id: String,
-    pub operator_trip_id: Option<String>,
-    pub operator_class: u8,
-    pub start: PointRecord,
-    pub end: PointRecord,
-    pub distance: u32,
-    /// (index, amount in cents, siret)
-    pub incentives: Vec<(u8, f64, String)>,
-    /// The driver's `phone_trunc`, sealed under a key derived from the secret.
-    pub driver_phone_sealed: Option<Vec<u8>>,
-    /// The driver's identity-key pseudonym.
-    pub driver_identity_key: Option<[u8; 16]>,
-    /// Index in `JourneyStatus::ALL`.
-    pub status: u8,
-    /// The CEE application that refers to this journey.
-    pub application: Option<[u8; 16]>,
-    pub created_at: i64,
-    pub updated_at: i64,
+pub(crate) struct PointWire {
+    datetime: i64,
+    lat: f64,
+    lon: f64,
+    geo_code: Option<String>,
 }
 
-/// An error journal entry.
+fn point_wire(p: &PointRecord) -> PointWire {
+    PointWire {
+        datetime: p.datetime,
+        lat: p.lat,
+        lon: p.lon,
+        geo_code: p.geo_code.clone(),
+    }
+}
+
+fn point_record(p: PointWire) -> Result<PointRecord, DecodeError> {
+    if !(p.lat.is_finite() && (-90.0..=90.0).contains(&p.lat)) {
+        return Err(DecodeError::OutOfRange("latitude"));
+    }
+    if !(p.lon.is_finite() && (-180.0..=180.0).contains(&p.lon)) {
+        return Err(DecodeError::OutOfRange("longitude"));
+    }
+    Ok(PointRecord {
+        datetime: instant(p.datetime, "point datetime")?,
+        lat: p.lat,
+        lon: p.lon,
+        geo_code: p.geo_code,
+    })
+}
+
+/// A journey as format 2 writes it.
 #[derive(Debug, Clone, PartialEq, Encode, Decode)]
-pub(crate) struct JournalRecord {
-    pub kind: u8,
-    pub operator_id: u32,
-    pub journey_type: u8,
-    pub at: i64,
-    pub application: Option<[u8; 16]>,
+pub(crate) struct JourneyWire {
+    id: u64,
+    operator_journey_id: String,
+    operator_trip_id: Option<String>,
+    operator_class: u8,
+    start: PointWire,
+    end: PointWire,
+    distance: u32,
+    incentives: Vec<(u8, f64, String)>,
+    driver_phone_sealed: Option<Vec<u8>>,
+    driver_identity_key: Option<[u8; 16]>,
+    status: u8,
+    application: Option<[u8; 16]>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl Record for JourneyRecord {
+    type Wire = JourneyWire;
+
+    fn to_wire(&self) -> JourneyWire {
+        JourneyWire {
+            id: self.id,
+            operator_journey_id: self.operator_journey_id.clone(),
+            operator_trip_id: self.operator_trip_id.clone(),
+            operator_class: class_code(self.operator_class),
+            start: point_wire(&self.start),
+            end: point_wire(&self.end),
+            distance: self.distance,
+            incentives: self.incentives.clone(),
+            driver_phone_sealed: self.driver_phone_sealed.clone(),
+            driver_identity_key: self.driver_identity_key,
+            status: status_code(self.status),
+            application: self.application,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+
+    fn from_wire(w: JourneyWire) -> Result<Self, DecodeError> {
+        if w.distance > 1_000_000 {
+            return Err(DecodeError::OutOfRange("distance"));
+        }
+        Ok(JourneyRecord {
+            id: w.id,
+            operator_journey_id: journey_id_text(w.operator_journey_id)?,
+            operator_trip_id: w.operator_trip_id,
+            operator_class: code("operator class", w.operator_class, class_from_code)?,
+            start: point_record(w.start)?,
+            end: point_record(w.end)?,
+            distance: w.distance,
+            incentives: w.incentives,
+            driver_phone_sealed: w.driver_phone_sealed,
+            driver_identity_key: w.driver_identity_key,
+            status: code("status", w.status, status_from_code)?,
+            application: w.application,
+            created_at: instant(w.created_at, "created_at")?,
+            updated_at: instant(w.updated_at, "updated_at")?,
+        })
+    }
+}
+
+/// An error journal entry as format 2 writes it.
+#[derive(Debug, Clone, PartialEq, Encode, Decode)]
+pub(crate) struct JournalWire {
+    kind: u8,
+    operator_id: u32,
+    journey_type: u8,
+    at: i64,
+    application: Option<[u8; 16]>,
+}
+
+impl Record for JournalRecord {
+    type Wire = JournalWire;
+
+    fn to_wire(&self) -> JournalWire {
+        JournalWire {
+            kind: journal_code(self.kind),
+            operator_id: self.operator_id,
+            journey_type: jt_byte(self.journey_type),
+            at: self.at,
+            application: self.application,
+        }
+    }
+
+    fn from_wire(w: JournalWire) -> Result<Self, DecodeError> {
+        Ok(JournalRecord {
+            kind: code("kind", w.kind, journal_from_code)?,
+            operator_id: w.operator_id,
+            journey_type: code("journey type", w.journey_type, jt_from_byte)?,
+            at: instant(w.at, "time")?,
+            application: w.application,
+        })
+    }
+}
+
+/// Decodes `bytes` as every record type; for the record-decoder fuzz target. Never panics.
+#[cfg(feature = "arbitrary")]
+pub(crate) fn fuzz_decode_all(raw: &[u8]) {
+    // Random bytes almost never carry a valid check: also decode them with one appended, so
+    // the fuzzer reaches the bincode decoder and the field validation.
+    let mut checked = raw.to_vec();
+    checked.extend_from_slice(&check4(&[raw]));
+    let bytes = &checked[..];
+    let _ = decode::<AppRecord>(raw, || "fuzz".into());
+    let _ = decode::<AppRecord>(bytes, || "fuzz".into());
+    let _ = decode::<JourneyRecord>(bytes, || "fuzz".into());
+    let _ = decode::<JournalRecord>(bytes, || "fuzz".into());
+    if let Ok(r) = decode::<AppRecord>(bytes, || "fuzz".into()) {
+        // Round trip: what decodes re-encodes to the same bytes.
+        assert_eq!(
+            decode::<AppRecord>(&encode(&r), || "fuzz".into()).ok(),
+            Some(r)
+        );
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use crate::fields::JourneyType;
+
     fn sample() -> JournalRecord {
         JournalRecord {
-            kind: 2,
+            kind: JournalKind::Conflict,
             operator_id: 7,
-            journey_type: 1,
+            journey_type: JourneyType::Long,
             at: 123,
             application: Some([1; 16]),
         }
@@ -323,8 +493,8 @@ mod tests {
 
     fn past() -> AppRecord {
         AppRecord {
-            kind: 2,
-            journey_type: 0,
+            kind: AppKind::Standardized,
+            journey_type: JourneyType::Short,
             operator_id: 3,
             datetime: 1_700_000_000_000,
             created_at: 1_700_000_000_000,
@@ -351,13 +521,16 @@ mod tests {
             Some(ok)
         );
         let bad = [
-            AppRecord { kind: 1, ..past() },
+            AppRecord {
+                kind: AppKind::Specific,
+                ..past()
+            },
             AppRecord {
                 journey: Some((4, "j-1".into())),
                 ..past()
             },
             AppRecord {
-                journey_type: 1,
+                journey_type: JourneyType::Long,
                 ..past()
             },
             AppRecord {
@@ -376,13 +549,24 @@ mod tests {
             ..past()
         };
         let mut bytes = vec![RECORD_VERSION];
-        let body = bincode::encode_to_vec(&v1, config()).expect("encodes");
+        let body = bincode::encode_to_vec(v1.to_wire(), config()).expect("encodes");
         // Version 1 is the version-2 body without its last field (`past: None` is one 0 byte).
         assert_eq!(body.last(), Some(&0));
         bytes.extend_from_slice(&body[..body.len() - 1]);
         let check = check4(&[&bytes]);
         bytes.extend_from_slice(&check);
         assert_eq!(decode::<AppRecord>(&bytes, || "x".into()).ok(), Some(v1));
+    }
+
+    /// Format 2 stored a journey status as its position in `JourneyStatus::ALL`: the codes
+    /// are that, written down, so that reordering the list cannot change the bytes.
+    #[test]
+    fn status_codes_are_format_2() {
+        for (i, s) in JourneyStatus::ALL.into_iter().enumerate() {
+            assert_eq!(usize::from(status_code(s)), i, "{s}");
+            assert_eq!(status_from_code(status_code(s)), Some(s));
+        }
+        assert_eq!(status_from_code(7), None);
     }
 
     #[test]
@@ -411,37 +595,18 @@ mod tests {
                 "byte {i}"
             );
         }
-        let out_of_range = JournalRecord {
+        let out_of_range = JournalWire {
             journey_type: 7,
-            ..sample()
+            ..sample().to_wire()
         };
-        let err = decode::<JournalRecord>(&encode(&out_of_range), || "journal".into());
+        let err = decode::<JournalRecord>(&encode_wire(RECORD_VERSION, &out_of_range), || {
+            "journal".into()
+        });
         assert!(
             matches!(err, Err(Error::Corrupt { reason, .. }) if reason.contains("journey type"))
         );
         let mut trailing = bytes.clone();
         trailing.push(0);
         assert!(decode::<JournalRecord>(&trailing, || "x".into()).is_err());
-    }
-}
-
-/// Decodes `bytes` as every record type; for the record-decoder fuzz target. Never panics.
-#[cfg(feature = "arbitrary")]
-pub(crate) fn fuzz_decode_all(raw: &[u8]) {
-    // Random bytes almost never carry a valid check: also decode them with one appended, so
-    // the fuzzer reaches the bincode decoder and the field validation.
-    let mut checked = raw.to_vec();
-    checked.extend_from_slice(&check4(&[raw]));
-    let bytes = &checked[..];
-    let _ = decode::<AppRecord>(raw, || "fuzz".into());
-    let _ = decode::<AppRecord>(bytes, || "fuzz".into());
-    let _ = decode::<JourneyRecord>(bytes, || "fuzz".into());
-    let _ = decode::<JournalRecord>(bytes, || "fuzz".into());
-    if let Ok(r) = decode::<AppRecord>(bytes, || "fuzz".into()) {
-        // Round trip: what decodes re-encodes to the same bytes.
-        assert_eq!(
-            decode::<AppRecord>(&encode(&r), || "fuzz".into()).ok(),
-            Some(r)
-        );
     }
 }

@@ -8,11 +8,15 @@
 
 use std::collections::BTreeMap;
 
-use super::codec::{self, AppRecord, JournalRecord, JourneyRecord, PastApplication, PointRecord};
+use super::codec;
 use super::imported_uuid::UuidMask;
-use super::keys::{self, AppKind, IndexEntry};
-use super::segment::{self, Segment, SegmentRow};
-use crate::fields::JourneyType;
+use super::keys;
+use super::records::{
+    AppKind, AppRecord, IndexEntry, JournalKind, JournalRecord, JourneyRecord, PastApplication,
+    PointRecord, Segment, SegmentRow,
+};
+use super::segment;
+use crate::fields::{JourneyStatus, JourneyType, OperatorClass};
 use crate::identity::{IdKind, Keys, Pseudonym};
 
 const FIXTURE_2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/format-2.hex");
@@ -31,8 +35,8 @@ fn unhex(s: &str) -> Vec<u8> {
 
 fn app() -> AppRecord {
     AppRecord {
-        kind: AppKind::Standardized as u8,
-        journey_type: 0,
+        kind: AppKind::Standardized,
+        journey_type: JourneyType::Short,
         operator_id: 7,
         datetime: 1_717_236_000_000,
         created_at: 1_718_452_800_000,
@@ -50,8 +54,8 @@ fn app() -> AppRecord {
 /// A past standardized application imported with its kept uuid (format 3).
 fn past_app() -> AppRecord {
     AppRecord {
-        kind: AppKind::Standardized as u8,
-        journey_type: 0,
+        kind: AppKind::Standardized,
+        journey_type: JourneyType::Short,
         operator_id: 8,
         datetime: 1_686_787_200_000,
         created_at: 1_718_452_800_000,
@@ -87,14 +91,14 @@ fn journey() -> JourneyRecord {
         id: 42,
         operator_journey_id: "journey-1".into(),
         operator_trip_id: None,
-        operator_class: 2,
+        operator_class: OperatorClass::C,
         start: point(1_717_228_800_000, 48.8566, 2.3522),
         end: point(1_717_232_400_000, 48.8049, 2.1204),
         distance: 21_000,
         incentives: vec![(1, 1.5, "89248032800012".into())],
         driver_phone_sealed: Some(vec![0xa5; 10]),
         driver_identity_key: Some([0x33; 16]),
-        status: 1,
+        status: JourneyStatus::Ok,
         application: Some([0x44; 16]),
         created_at: 1_717_236_000_000,
         updated_at: 1_717_236_000_000,
@@ -103,9 +107,9 @@ fn journey() -> JourneyRecord {
 
 fn journal() -> JournalRecord {
     JournalRecord {
-        kind: 2,
+        kind: JournalKind::Conflict,
         operator_id: 7,
-        journey_type: 1,
+        journey_type: JourneyType::Long,
         at: 1_718_452_800_000,
         application: Some([0x44; 16]),
     }

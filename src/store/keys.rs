@@ -6,6 +6,7 @@
 
 use crate::fields::JourneyType;
 use crate::identity::{IdKind, Pseudonym};
+use crate::store::records::{AppKind, IndexEntry};
 
 /// Database metadata (`format`, `keycheck`).
 pub(crate) const META: u8 = 0x00;
@@ -64,34 +65,20 @@ pub(crate) fn bucket(ms: i64) -> u32 {
     u32::try_from(d.year().max(0)).unwrap_or(0) * 12 + d.month0()
 }
 
-/// Whether an application is an imported specific one or a registered standardized one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum AppKind {
-    Specific = 1,
-    Standardized = 2,
-}
-
-impl AppKind {
-    pub(crate) fn from_u8(b: u8) -> Option<Self> {
-        match b {
-            1 => Some(AppKind::Specific),
-            2 => Some(AppKind::Standardized),
-            _ => None,
-        }
+/// On-disk code of an application kind.
+pub(crate) fn app_kind_code(k: AppKind) -> u8 {
+    match k {
+        AppKind::Specific => 1,
+        AppKind::Standardized => 2,
     }
 }
 
-/// One identity index entry: which application, of which kind, dated when, is reachable by
-/// which pseudonym.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct IndexEntry {
-    pub id_kind: IdKind,
-    pub pseudonym: Pseudonym,
-    pub journey_type: JourneyType,
-    pub datetime: i64,
-    pub app: [u8; 16],
-    pub app_kind: AppKind,
-    pub operator: u32,
+pub(crate) fn app_kind_from_code(b: u8) -> Option<AppKind> {
+    match b {
+        1 => Some(AppKind::Specific),
+        2 => Some(AppKind::Standardized),
+        _ => None,
+    }
 }
 
 impl IndexEntry {
@@ -111,7 +98,7 @@ impl IndexEntry {
     /// `[app kind][operator u32 BE][check ×4]`, the check covering key and value.
     pub(crate) fn value(&self) -> [u8; 9] {
         let mut v = [0u8; 9];
-        v[0] = self.app_kind as u8;
+        v[0] = app_kind_code(self.app_kind);
         v[1..5].copy_from_slice(&self.operator.to_be_bytes());
         let check = check4(&[&self.key(), &v[..5]]);
         v[5..9].copy_from_slice(&check);
@@ -132,7 +119,7 @@ impl IndexEntry {
             journey_type: jt_from_byte(k[18])?,
             datetime,
             app: k[31..47].try_into().ok()?,
-            app_kind: AppKind::from_u8(v[0])?,
+            app_kind: app_kind_from_code(v[0])?,
             operator: u32::from_be_bytes(v[1..5].try_into().ok()?),
         };
         // The bucket is derived: a mismatch means the key was corrupted.
@@ -181,6 +168,17 @@ pub(crate) fn journal_key(at: i64, seq: u64) -> [u8; 17] {
     k[1..9].copy_from_slice(&time_bytes(at));
     k[9..17].copy_from_slice(&seq.to_be_bytes());
     k
+}
+
+/// The `(time, sequence)` of a journal key; `None` when it is not one.
+pub(crate) fn journal_id(k: &[u8]) -> Option<(i64, u64)> {
+    match k {
+        [JOURNAL, rest @ ..] if rest.len() == 16 => {
+            let at = time_from_bytes(rest[..8].try_into().ok()?);
+            Some((at, u64::from_be_bytes(rest[8..].try_into().ok()?)))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -13,35 +13,22 @@
 //!
 //! A row's application uuid is not stored: it is computed from the segment (see
 //! `store::imported_uuid`). A row that is later changed (identity key attached, deleted) gets
-//! a full record under `[07][uuid]` that supersedes it; the
-//! segment itself is never rewritten.
+//! a full record under `[07][uuid]` that supersedes it. A segment is rewritten only by a
+//! retention purge, in place (same key, same row positions): a row that expired, or that an
+//! override supersedes, becomes a **hole** ([`SegmentRow::HOLE`]: the all-zero pseudonym at
+//! the earliest instant, `0000-01-01`), trailing holes are cut off, and a segment of holes
+//! only is removed. Rows keep their positions, so every kept row keeps its uuid.
 
+use super::decode_error::DecodeError;
 use super::imported_uuid::{instant_of, locate, uuid, UuidMask, MAX_ROWS, MAX_SEGMENT_ID};
 use super::keys::{check4, jt_byte, jt_from_byte, SEGMENT};
-use crate::fields::JourneyType;
+use super::records::{Segment, SegmentRow};
 
 /// Version byte of a segment value.
 const VERSION: u8 = 1;
 const HEADER: usize = 1 + 4 + 8 + 2;
 const ROW: usize = 1 + 8 + 16;
 const MAX_ID: u64 = MAX_SEGMENT_ID;
-
-/// One imported row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct SegmentRow {
-    pub journey_type: JourneyType,
-    pub datetime: i64,
-    pub name_phone: [u8; 16],
-}
-
-/// The rows of one import call, all from one operator at one instant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Segment {
-    pub id: u64,
-    pub operator: u32,
-    pub created_at: i64,
-    pub rows: Vec<SegmentRow>,
-}
 
 /// `[06][id u64 BE]`
 pub(crate) fn key(id: u64) -> [u8; 9] {
@@ -80,47 +67,49 @@ impl Segment {
         v
     }
 
-    /// Decodes and validates a stored segment; `Err(reason)` when it is damaged.
-    pub(crate) fn decode(k: &[u8], value: &[u8]) -> Result<Segment, String> {
+    /// Decodes and validates a stored segment.
+    pub(crate) fn decode(k: &[u8], value: &[u8]) -> Result<Segment, DecodeError> {
         let id = match k {
-            [SEGMENT, rest @ ..] => u64::from_be_bytes(
-                rest.try_into()
-                    .map_err(|_| format!("key of {} bytes", k.len()))?,
-            ),
-            _ => return Err(format!("key of {} bytes", k.len())),
+            [SEGMENT, rest @ ..] => {
+                u64::from_be_bytes(rest.try_into().map_err(|_| DecodeError::Key(k.len()))?)
+            }
+            _ => return Err(DecodeError::Key(k.len())),
         };
         let Some((payload, check)) = value.len().checked_sub(4).map(|n| value.split_at(n)) else {
-            return Err(format!("{} bytes is too short", value.len()));
+            return Err(DecodeError::TooShort(value.len()));
         };
         if check != check4(&[k, payload]) {
-            return Err("checksum mismatch (damaged bytes)".into());
+            return Err(DecodeError::Checksum);
         }
-        if payload.len() < HEADER {
-            return Err(format!("{} bytes is too short", value.len()));
+        let Some((header, body)) = payload.split_first_chunk::<HEADER>() else {
+            return Err(DecodeError::TooShort(value.len()));
+        };
+        let [version, o0, o1, o2, o3, c0, c1, c2, c3, c4, c5, c6, c7, n0, n1] = *header;
+        if version != VERSION {
+            return Err(DecodeError::Version {
+                what: "segment",
+                found: version,
+            });
         }
-        let (header, body) = payload.split_at(HEADER);
-        if header[0] != VERSION {
-            return Err(format!("unknown segment version {}", header[0]));
-        }
-        let be4 = |b: &[u8]| b.try_into().map(u32::from_be_bytes);
-        let be8 = |b: &[u8]| b.try_into().map(i64::from_be_bytes);
-        let operator = be4(&header[1..5]).map_err(|_| "header")?;
-        let created_at = be8(&header[5..13]).map_err(|_| "header")?;
-        let count = usize::from(u16::from_be_bytes([header[13], header[14]]));
+        let operator = u32::from_be_bytes([o0, o1, o2, o3]);
+        let created_at = i64::from_be_bytes([c0, c1, c2, c3, c4, c5, c6, c7]);
+        let count = usize::from(u16::from_be_bytes([n0, n1]));
         if count > MAX_ROWS || body.len() != count * ROW || id > MAX_ID {
-            return Err(format!(
-                "{count} rows announced in {} bytes (segment {id})",
-                body.len()
-            ));
+            return Err(DecodeError::RowCount {
+                count,
+                bytes: body.len(),
+                id,
+            });
         }
-        instant(created_at, "created_at")?;
+        instant(created_at).ok_or(DecodeError::OutOfRange("created_at"))?;
         let mut rows = Vec::with_capacity(count);
         for (i, r) in body.chunks_exact(ROW).enumerate() {
-            let journey_type =
-                jt_from_byte(r[0]).ok_or_else(|| format!("row {i}: invalid journey type"))?;
-            let datetime = be8(&r[1..9]).map_err(|_| "row")?;
-            instant(datetime, "datetime").map_err(|e| format!("row {i}: {e}"))?;
-            let name_phone = r[9..25].try_into().map_err(|_| "row")?;
+            let bad = |field| DecodeError::Row { row: i, field };
+            let (&jt, rest) = r.split_first().ok_or(bad("length"))?;
+            let (dt, np) = rest.split_first_chunk::<8>().ok_or(bad("length"))?;
+            let journey_type = jt_from_byte(jt).ok_or(bad("journey type"))?;
+            let datetime = instant(i64::from_be_bytes(*dt)).ok_or(bad("datetime"))?;
+            let name_phone = np.try_into().map_err(|_| bad("length"))?;
             rows.push(SegmentRow {
                 journey_type,
                 datetime,
@@ -136,11 +125,8 @@ impl Segment {
     }
 }
 
-fn instant(ms: i64, field: &str) -> Result<(), String> {
-    match crate::fields::Timestamp::from_millis(ms) {
-        Some(_) => Ok(()),
-        None => Err(format!("{field} out of range")),
-    }
+fn instant(ms: i64) -> Option<i64> {
+    crate::fields::Timestamp::from_millis(ms).map(|_| ms)
 }
 
 /// The row of `segment` that `u` names, if any (its instant must be the segment's too).
@@ -149,11 +135,14 @@ pub(crate) fn names_row(segment: &Segment, u: &[u8; 16], mask: &UuidMask) -> Opt
     (id == segment.id && instant_of(u) == Some(UuidMask::instant(segment.created_at)))
         .then(|| segment.rows.get(row).copied())
         .flatten()
+        .filter(|r| !r.is_hole())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fields::JourneyType;
+    use crate::store::records::HOLE_DATETIME;
 
     fn sample() -> Segment {
         Segment {
@@ -202,6 +191,22 @@ mod tests {
             );
             assert_eq!(locate(uuid::Uuid::new_v4().as_bytes(), &mask), None);
         }
+    }
+
+    #[test]
+    fn holes_decode_and_name_no_row() {
+        assert_eq!(
+            crate::fields::Timestamp::from_millis(HOLE_DATETIME),
+            Some(crate::fields::Timestamp::MIN)
+        );
+        let mut s = sample();
+        s.rows[1] = SegmentRow::HOLE;
+        let v = s.encode();
+        assert_eq!(Segment::decode(&key(s.id), &v), Ok(s.clone()));
+        let mask = UuidMask::new(0x77 << 40);
+        assert_eq!(names_row(&s, &s.uuid(1, &mask), &mask), None);
+        assert_eq!(names_row(&s, &s.uuid(2, &mask), &mask), Some(s.rows[2]));
+        assert!(!s.rows[0].is_hole());
     }
 
     #[test]

@@ -10,11 +10,17 @@ use crate::error::Error;
 use crate::fields::ApplicationId;
 use crate::identity::{IdKind, Keys};
 
-use super::backend::{Backend, Census, ChangeSet, IdSpace, LoadedSegment, Origin, Reads, WriteTxn};
-use super::codec::{self, AppRecord, JournalRecord, JourneyRecord};
+use super::backend::{
+    Backend, Census, ChangeSet, IdSpace, JournalId, LoadedSegment, Origin, PurgeScan, Reads,
+    WriteTxn,
+};
+use super::codec;
 use super::imported_uuid::{self, UuidMask};
-use super::keys::{self, AppKind, IndexEntry};
-use super::segment::{self, Segment};
+use super::keys;
+use super::records::{
+    AppKind, AppRecord, IndexEntry, JournalRecord, JourneyRecord, Segment, SegmentRow,
+};
+use super::segment;
 use super::{Store, StoreOptions, WriteBatch};
 
 /// Format 2 on sled.
@@ -47,10 +53,7 @@ impl SledBackend {
 }
 
 fn decode_segment(k: &[u8], v: &[u8]) -> Result<Segment, Error> {
-    Segment::decode(k, v).map_err(|reason| Error::Corrupt {
-        record: "import segment".into(),
-        reason,
-    })
+    Segment::decode(k, v).map_err(|e| e.corrupt("import segment"))
 }
 
 fn app_name(uuid: &[u8; 16]) -> String {
@@ -110,10 +113,10 @@ fn check_meta(store: &Store, keys: &Keys) -> Result<(), Error> {
 }
 
 /// An imported row that no record supersedes, as a record.
-fn row_record(seg: &Segment, row: &segment::SegmentRow) -> AppRecord {
+fn row_record(seg: &Segment, row: &SegmentRow) -> AppRecord {
     AppRecord {
-        kind: AppKind::Specific as u8,
-        journey_type: keys::jt_byte(row.journey_type),
+        kind: AppKind::Specific,
+        journey_type: row.journey_type,
         operator_id: seg.operator,
         datetime: row.datetime,
         created_at: seg.created_at,
@@ -177,7 +180,7 @@ impl Reads for SledBackend {
             let mut prefix = Vec::with_capacity(19);
             prefix.extend_from_slice(&[keys::INDEX, kind as u8]);
             prefix.extend_from_slice(&p);
-            prefix.push(r.journey_type);
+            prefix.push(keys::jt_byte(r.journey_type));
             for kv in self.store.scan_prefix(&prefix) {
                 let (k, v) = kv?;
                 if k.ends_with(uuid) {
@@ -236,6 +239,22 @@ impl WriteTxn for SledTxn<'_> {
         for e in &changes.index.removed {
             batch.remove(&e.key());
         }
+        let purge = &changes.purge;
+        for uuid in &purge.apps {
+            batch.remove(&keys::app_key(uuid));
+        }
+        for id in &purge.segments {
+            batch.remove(&segment::key(*id));
+        }
+        for (operator, ojid) in &purge.journeys {
+            batch.remove(&keys::journey_key(*operator, ojid));
+        }
+        for id in &purge.journal {
+            batch.remove(&keys::journal_key(id.at, id.seq));
+        }
+        for seg in &purge.rewritten {
+            batch.insert(&segment::key(seg.id), &seg.encode());
+        }
         for seg in &changes.segments {
             if !seg.storable() {
                 return Err(Error::Corrupt {
@@ -264,6 +283,84 @@ impl WriteTxn for SledTxn<'_> {
         self.backend.store.apply(batch)
     }
 }
+
+// ---- Retention purge (SPEC §11.6) ----
+
+impl PurgeScan for SledTxn<'_> {
+    fn scan_records(
+        &self,
+        f: &mut dyn FnMut([u8; 16], AppRecord) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        for family in [keys::APP, keys::OVERRIDE] {
+            for kv in self.backend.store.scan_prefix(&[family]) {
+                let (k, v) = kv?;
+                let uuid: [u8; 16] =
+                    k.get(1..)
+                        .and_then(|u| u.try_into().ok())
+                        .ok_or_else(|| Error::Corrupt {
+                            record: "application record".into(),
+                            reason: format!("malformed key ({} bytes)", k.len()),
+                        })?;
+                f(uuid, codec::decode(&v, || app_name(&uuid))?)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn scan_segments(
+        &self,
+        f: &mut dyn FnMut(LoadedSegment) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        for kv in self.backend.store.scan_prefix(&[keys::SEGMENT]) {
+            let (k, v) = kv?;
+            let segment = decode_segment(&k, &v)?;
+            let mask = UuidMask::of(&self.backend.keys, segment.created_at);
+            f(LoadedSegment { segment, mask })?;
+        }
+        Ok(())
+    }
+
+    fn scan_journeys(
+        &self,
+        f: &mut dyn FnMut(u32, JourneyRecord) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        for kv in self.backend.store.scan_prefix(&[keys::JOURNEY]) {
+            let (k, v) = kv?;
+            let operator = k
+                .get(1..5)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_be_bytes)
+                .ok_or_else(|| Error::Corrupt {
+                    record: "journey".into(),
+                    reason: format!("malformed key ({} bytes)", k.len()),
+                })?;
+            f(
+                operator,
+                codec::decode(&v, || format!("journey of operator {operator}"))?,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn journal_before(&self, at: i64) -> Result<Vec<JournalId>, Error> {
+        let mut out = Vec::new();
+        // Keys are in time order: stop at the first entry not older than `at`.
+        for kv in self.backend.store.scan_prefix(&[keys::JOURNAL]) {
+            let (k, _) = kv?;
+            let (t, seq) = keys::journal_id(&k).ok_or_else(|| Error::Corrupt {
+                record: "error journal entry".into(),
+                reason: format!("malformed key ({} bytes)", k.len()),
+            })?;
+            if t >= at {
+                break;
+            }
+            out.push(JournalId { at: t, seq });
+        }
+        Ok(out)
+    }
+}
+
+// ---- end of retention purge ----
 
 impl Backend for SledBackend {
     fn load_changed_imports(
@@ -347,7 +444,7 @@ impl Backend for SledBackend {
             let seg = decode_segment(&k, &v)?;
             let mask = UuidMask::of(&self.keys, seg.created_at);
             for (i, row) in seg.rows.iter().enumerate() {
-                if !overridden.contains(&keys::app_key(&seg.uuid(i, &mask))[..]) {
+                if !row.is_hole() && !overridden.contains(&keys::app_key(&seg.uuid(i, &mask))[..]) {
                     f(&row_record(&seg, row));
                 }
             }

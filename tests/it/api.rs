@@ -8,6 +8,7 @@ mod garbage;
 mod hostile;
 mod import;
 mod journeys;
+mod journeys_v3;
 mod register;
 mod routing;
 mod standardized;
@@ -150,7 +151,18 @@ pub fn journey_ending(id: &str, start: &str, end: &str, p: &Person) -> Value {
         "end": { "datetime": end, "lat": 48.8049, "lon": 2.1204, "geo_code": "78646" },
         "distance": 20000,
         "incentives": [{ "index": 0, "amount": 150, "siret": "89248032800012" }],
-        "driver": { "phone_trunc": p.phone_trunc, "identity_key": p.identity_key },
+        "driver": {
+            "identity": {
+                "identity_key": p.identity_key,
+                "operator_user_id": "driver-1",
+                "phone_trunc": p.phone_trunc,
+            },
+            "revenue": 200,
+        },
+        "passenger": {
+            "identity": { "identity_key": "f".repeat(64), "operator_user_id": "passenger-1" },
+            "contribution": 200,
+        },
     })
 }
 

@@ -17,14 +17,29 @@ fn with_journey(start: &str, end: &str) -> (Engine, cee_eligibility::clock::Manu
     (e, c)
 }
 
+/// The J+7 rule of the default policy.
+fn seven_days() -> DateRule {
+    DateRule::TooRecent {
+        delay: Duration::from_secs(7 * 86_400),
+    }
+}
+
+/// The default policy's operation period, as a long refusal names it.
+fn default_period() -> DateRule {
+    DateRule::OutsidePeriod {
+        start: ts("2023-01-01T00:00:00+01:00"),
+        end: ts("2025-01-01T00:00:00+01:00"),
+    }
+}
+
 #[test]
 fn short_delay_rule_edges() -> R {
     // now − 7d = 2024-06-08T12:00:00Z
     let (e, _) = with_journey("2024-06-08T11:00:00Z", "2024-06-08T12:00:01Z");
     let r = refusal(e.register(&op(1), &short_req("j1", "ABC", "123456A", 'a', APPLIED))?);
-    assert_eq!(r, Refusal::Date(DateRule::TooRecent));
+    assert_eq!(r, Refusal::Date(seven_days()));
     assert_eq!(
-        DateRule::TooRecent.to_string(),
+        seven_days().to_string(),
         "Date should be before 7 days from now"
     );
     let (e, _) = with_journey("2024-06-08T11:00:00Z", "2024-06-08T11:59:59Z");
@@ -47,7 +62,7 @@ fn long_date_rules() -> R {
         &o,
         &long_req(P, "ABC", "1A", 'a', "2024-06-08T12:00:00Z", APPLIED),
     )?);
-    assert_eq!(r, Refusal::Date(DateRule::TooRecent), "exactly now − 7d");
+    assert_eq!(r, Refusal::Date(seven_days()), "exactly now − 7d");
     let r = refusal(e.register(
         &o,
         &long_req(
@@ -75,14 +90,14 @@ fn long_date_rules() -> R {
     )?);
     assert_eq!(
         r,
-        Refusal::Date(DateRule::OutsidePeriod),
+        Refusal::Date(default_period()),
         "start_date is excluded for long"
     );
     let r = refusal(e.register(
         &o,
         &long_req(P, "ABC", "1A", 'a', "2025-01-01T00:00:00+01:00", APPLIED),
     )?);
-    assert_eq!(r, Refusal::Date(DateRule::OutsidePeriod));
+    assert_eq!(r, Refusal::Date(default_period()));
     registered(e.register(
         &o,
         &long_req(
@@ -128,7 +143,13 @@ fn short_period_edges() -> R {
         &o,
         &short_req("end", "ABC", "1A", 'a', "2025-05-01T00:00:00Z"),
     )?);
-    assert_eq!(r, Refusal::JourneyNotEligible(NotEligible::Period));
+    assert_eq!(
+        r,
+        Refusal::JourneyNotEligible(NotEligible::Period {
+            start: ts("2023-01-01T00:00:00+01:00"),
+            end: ts("2025-01-01T00:00:00+01:00"),
+        })
+    );
     Ok(())
 }
 

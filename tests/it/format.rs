@@ -289,3 +289,65 @@ fn import_uniqueness_survives(e: &Engine) {
     assert_eq!((rep.imported, rep.failed), (1, 1));
     assert_eq!(rep.failed_details[0].row.phone_trunc, P_B);
 }
+
+/// The retention purge (written after this fixture) on a format-2 database: it scrubs the
+/// deleted import's tombstone, turns the superseded rows of the first segment into holes
+/// (cutting them off: they are its last rows), keeps every answer and every kept uuid, and
+/// the result still opens.
+#[test]
+fn the_committed_format_2_database_purges_with_the_same_answers() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixture_dir(), tmp.path());
+    let e = open(tmp.path());
+    let o1 = op(1);
+    let mut queries = Vec::new();
+    for (jt, p, n) in [
+        ("long", P_A, "AAA"),
+        ("short", P_A, "AAA"),
+        ("short", P_B, "BBB"),
+        ("long", P_C, "CCC"),
+    ] {
+        queries.push(sim(jt, p, n));
+    }
+    let mut q = sim("short", "+336500000", "ZZZ");
+    q.identity_key = Some(key('c'));
+    queries.push(q);
+    for (jt, dl) in [("short", "LICSHORT01"), ("long", "LICLONG02")] {
+        let mut q = sim(jt, "+336500000", "ZZZ");
+        q.driving_license = Some(dl.parse().unwrap());
+        queries.push(q);
+    }
+    let answers = |e: &Engine| -> Vec<String> {
+        queries
+            .iter()
+            .flat_map(|q| [op(1), op(2)].map(|o| format!("{:?}", e.simulate(&o, q).unwrap())))
+            .collect()
+    };
+    let before = answers(&e);
+    let a_long = blocked(e.simulate(&o1, &sim("long", P_A, "AAA")).unwrap())
+        .uuid
+        .unwrap();
+    let rep = e.purge().unwrap();
+    assert_eq!(
+        (
+            rep.tombstones_scrubbed,
+            rep.segments_rewritten,
+            rep.rows_removed,
+            rep.journeys_removed,
+            rep.journal_removed
+        ),
+        (1, 1, 0, 0, 0),
+        "{rep:?}"
+    );
+    assert_eq!(answers(&e), before);
+    assert_eq!(e.find(&o1, &a_long).unwrap().uuid, a_long);
+    drop(e);
+    let e = open(tmp.path());
+    assert_eq!(answers(&e), before);
+    assert_eq!(e.find(&o1, &a_long).unwrap().uuid, a_long);
+    let s = e.stats().unwrap();
+    assert_eq!(
+        (s.specific, s.standardized, s.deleted, s.journeys, s.journal),
+        ((1, 2), (1, 1), 1, 1, 1)
+    );
+}

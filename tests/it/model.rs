@@ -80,6 +80,8 @@ enum Op {
         days: u64,
     },
     Reopen,
+    /// Retention purge (SPEC §11.6).
+    Purge,
 }
 
 fn person() -> impl Strategy<Value = Person> {
@@ -107,6 +109,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         1 => (1..3u32, 0..8usize).prop_map(|(op, nth)| Op::Delete { op, nth }),
         1 => (0..2000u64).prop_map(|days| Op::Advance { days }),
         1 => Just(Op::Reopen),
+        1 => Just(Op::Purge),
     ]
 }
 
@@ -182,6 +185,48 @@ impl Oracle {
                 }
             })
             .max_by_key(|e| (e.datetime, e.op == caller))
+    }
+}
+
+impl Oracle {
+    /// SPEC §11.6, literally: an application that blocks no candidate at the horizon
+    /// `min(now, start_date)` goes (the thresholds only grow with the reference date).
+    fn purge(&mut self, now: i64) {
+        let h = now.min(Policy::default().start_date.as_millis());
+        let p = Policy::default();
+        self.apps.retain(|e| {
+            let tp = if e.long { &p.long } else { &p.short };
+            e.deleted
+                || if e.specific {
+                    e.datetime >= years_before(h, tp.specific_window_years)
+                        && e.datetime >= tp.specific_after.as_millis()
+                } else {
+                    e.datetime >= years_before(h, tp.standardized_window_years)
+                }
+        });
+    }
+
+    /// Every answer the oracle can give for reference date `d` (both operators, both types,
+    /// every person with and without licence and key).
+    fn all_answers(&self, d: i64) -> Vec<Option<(i64, u32)>> {
+        let mut out = Vec::new();
+        for caller in 1..3 {
+            for long in [false, true] {
+                for phone in 0..3 {
+                    for name in 0..2 {
+                        for license in [None, Some(0), Some(1), Some(2)] {
+                            for key in [None, Some(0), Some(1), Some(2)] {
+                                out.push(
+                                    self.blocking(caller, long, d, phone, name, license, key)
+                                        .map(|e| (e.datetime, e.op)),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
     }
 }
 
@@ -426,7 +471,7 @@ impl World {
                         matches!(
                             out,
                             RegisterOutcome::Refused(Refusal::JourneyNotEligible(
-                                NotEligible::Period
+                                NotEligible::Period { .. }
                             ))
                         ),
                         "{step:?}: {out:?}"
@@ -450,6 +495,20 @@ impl World {
                 }
             }
             Op::Advance { days } => self.clock.advance(Duration::from_secs(days * 86_400)),
+            Op::Purge => {
+                // The oracle's purge changes none of its own answers at or after the horizon
+                // (so none at or after now)…
+                let h = now.min(Policy::default().start_date.as_millis());
+                let dates = [h, h + 1, now, now + 400 * DAY];
+                let before: Vec<_> = dates.iter().map(|d| self.oracle.all_answers(*d)).collect();
+                self.oracle.purge(now);
+                let after: Vec<_> = dates.iter().map(|d| self.oracle.all_answers(*d)).collect();
+                assert_eq!(before, after, "the oracle's purge changed an answer");
+                // …and the engine's purge removes what the oracle's does (every later step
+                // compares them: imports of purged rows, identity keys, simulations).
+                let report = self.engine.purge().unwrap();
+                assert_eq!(report.horizon.as_millis(), h);
+            }
             Op::Reopen => {
                 self.engine.flush().unwrap();
                 // Drop the old engine (releasing sled's file lock) before opening again.
@@ -473,7 +532,10 @@ impl World {
         if long && !(policy.start_date.as_millis() < d && d < policy.end_date.as_millis()) {
             assert_eq!(
                 out,
-                RegisterOutcome::Refused(Refusal::Date(DateRule::OutsidePeriod)),
+                RegisterOutcome::Refused(Refusal::Date(DateRule::OutsidePeriod {
+                    start: policy.start_date,
+                    end: policy.end_date,
+                })),
                 "{step:?}"
             );
             return;
@@ -481,7 +543,9 @@ impl World {
         if d >= now - 7 * DAY {
             assert_eq!(
                 out,
-                RegisterOutcome::Refused(Refusal::Date(DateRule::TooRecent)),
+                RegisterOutcome::Refused(Refusal::Date(DateRule::TooRecent {
+                    delay: policy.registration_delay,
+                })),
                 "{step:?}"
             );
             return;

@@ -283,9 +283,10 @@ fn null_is_absent() {
     assert_eq!(b["failed_details"][0]["error"], "/phone_trunc: is required");
     assert_eq!(b["failed_details"][0]["phone_trunc"], Value::Null);
     let mut j = journey("j1", "2024-05-01T08:00:00Z", &person(1));
-    j["operator_trip_id"] = Value::Null;
     j["start"]["geo_code"] = Value::Null;
-    j["driver"]["phone"] = Value::Null;
+    j["driver"]["identity"]["phone"] = Value::Null;
+    j["passenger"]["seats"] = Value::Null;
+    j["licence_plate"] = Value::Null;
     fx.journey(&j);
     let mut r = short("j1", &person(1));
     r["phone_trunc"] = Value::Null;

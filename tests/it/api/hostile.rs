@@ -146,12 +146,24 @@ fn register_fields() {
 
 fn journey() -> Value {
     json!({
-        "operator_journey_id": "j-1", "operator_class": "C",
+        "operator_journey_id": "j-1", "operator_trip_id": "t-1", "operator_class": "C",
         "start": {"datetime": "2024-05-01T08:00:00Z", "lat": 48.8566, "lon": 2.3522, "geo_code": "75056"},
         "end": {"datetime": "2024-05-01T09:00:00Z", "lat": 48.8049, "lon": 2.1204},
         "distance": 20000,
         "incentives": [{"index": 0, "amount": 100, "siret": "89248032800012"}],
-        "driver": {"phone_trunc": "+336273488", "identity_key": "a".repeat(64)}
+        "incentive_counterparts": [{"target": "driver", "siret": "89248032800012", "amount": 100}],
+        "driver": {
+            "identity": {"phone": "+33627348812", "identity_key": "a".repeat(64),
+                         "operator_user_id": "u1", "email": "jeanne@example.org",
+                         "travel_pass": {"name": "navigo", "user_id": "p1"}},
+            "revenue": 100
+        },
+        "passenger": {
+            "identity": {"phone_trunc": "+336273489", "identity_key": "b".repeat(64),
+                         "operator_user_id": "u2"},
+            "contribution": 100, "seats": 1,
+            "payments": [{"pass_type": "cash", "amount": 100}]
+        }
     })
 }
 
@@ -166,12 +178,20 @@ fn journey_string_fields() {
         "/start/geo_code",
         "/end/datetime",
         "/incentives/0/siret",
-        "/driver/phone_trunc",
-        "/driver/identity_key",
+        "/operator_trip_id",
+        "/incentive_counterparts/0/target",
+        "/incentive_counterparts/0/siret",
+        "/driver/identity/phone",
+        "/driver/identity/identity_key",
+        "/driver/identity/email",
+        "/passenger/identity/phone_trunc",
+        "/passenger/identity/identity_key",
+        "/driver/identity/travel_pass/name",
     ] {
+        let id_field = matches!(field, "/operator_journey_id" | "/operator_trip_id");
         let forms: Vec<Value> = bad_strings()
             .into_iter()
-            .filter(|v| field != "/operator_journey_id" || valid_id_text(v).is_none())
+            .filter(|v| !id_field || valid_id_text(v).is_none())
             .collect();
         assert!(forms.len() >= 10);
         for v in forms {
@@ -205,6 +225,20 @@ fn journey_number_fields() {
             vec![json!(20), json!(-1), json!(1.5)],
         ),
         ("/incentives/0/amount", vec![json!(-0.01), json!(100_000.5)]),
+        (
+            "/driver/revenue",
+            vec![json!(-1), json!(1_000_001), json!(0.5)],
+        ),
+        ("/passenger/contribution", vec![json!(-1), json!(1_000_001)]),
+        ("/passenger/seats", vec![json!(0), json!(9), json!(1.5)]),
+        (
+            "/passenger/payments/0/amount",
+            vec![json!(-1), json!(100_001)],
+        ),
+        (
+            "/incentive_counterparts/0/amount",
+            vec![json!(-1), json!(100_000.01)],
+        ),
     ];
     for (field, extra) in out_of_range.iter_mut() {
         let mut forms = bad_numbers();
@@ -222,8 +256,11 @@ fn journey_number_fields() {
         }
     }
     // Patch validates the same way.
-    fx.call("POST", "/journeys", &body);
-    let patch = json!({"distance": 1000, "start": body["start"].clone()});
+    assert_eq!(fx.call("POST", "/journeys", &body).status, 201);
+    let mut patch = body.clone();
+    for k in ["operator_journey_id", "driver", "passenger"] {
+        patch.as_object_mut().unwrap().remove(k);
+    }
     for v in bad_numbers() {
         assert_names_field(
             &fx,

@@ -118,7 +118,15 @@ fn date_rules_of_spec_9() {
         "2024-12-31T23:00:00Z",
     ] {
         let r = fx.call("POST", REGISTER, &long(d, &person(5)));
-        assert_eq!(invalid(&r), DateRule::OutsidePeriod.to_string(), "{d}");
+        assert_eq!(
+            invalid(&r),
+            DateRule::OutsidePeriod {
+                start: "2023-01-01T00:00:00+01:00".parse().unwrap(),
+                end: "2025-01-01T00:00:00+01:00".parse().unwrap(),
+            }
+            .to_string(),
+            "{d}"
+        );
     }
     register(
         &fx,
@@ -152,13 +160,15 @@ fn short_journey_eligibility_is_404() {
         &same,
         "2024-12-31T23:00:00Z",
         404,
-        "journey starts outside the operation period",
+        "journey starts outside the operation period \
+         2022-12-31T23:00:00.000Z .. 2024-12-31T23:00:00.000Z",
     );
     check(
         &same,
         "2022-12-31T22:59:59.999Z",
         404,
-        "journey starts outside the operation period",
+        "journey starts outside the operation period \
+         2022-12-31T23:00:00.000Z .. 2024-12-31T23:00:00.000Z",
     );
     check(&|j| j["distance"] = json!(80000), start_date, 201, "80 km");
     check(
@@ -238,19 +248,26 @@ fn conflicts_are_plain_objects() {
     let b = register(&fx, &fx.op, &long("2024-04-01T00:00:00Z", &p), 409);
     assert_eq!(
         b,
-        json!({"uuid": first["uuid"], "datetime": "2024-03-01T00:00:00.000Z"})
+        json!({"uuid": first["uuid"], "datetime": "2024-03-01T00:00:00.000Z",
+               "reason": "already_benefited"})
     );
     let b = register(&fx, &fx.op2, &long("2024-04-01T00:00:00Z", &p), 409);
-    assert_eq!(b, json!({"datetime": "2024-03-01T00:00:00.000Z"}));
+    assert_eq!(
+        b,
+        json!({"datetime": "2024-03-01T00:00:00.000Z", "reason": "already_benefited"})
+    );
 
     // Short: the same beneficiary on another journey, and another beneficiary on a taken one.
     let q = person(2);
     fx.journey(&journey("j1", "2024-05-01T08:00:00Z", &q));
     fx.journey(&journey("j2", "2024-05-02T08:00:00Z", &q));
     let s = register(&fx, &fx.op, &short("j1", &q), 201);
-    let expected = json!({"uuid": s["uuid"], "datetime": "2024-05-01T08:30:00.000Z",
-                          "journey_id": s["journey_id"], "status": "pending"});
+    let mut expected = json!({"uuid": s["uuid"], "datetime": "2024-05-01T08:30:00.000Z",
+                          "journey_id": s["journey_id"], "status": "pending",
+                          "reason": "already_benefited"});
     assert_eq!(register(&fx, &fx.op, &short("j2", &q), 409), expected);
+    // SPEC §11.3: a journey taken by another beneficiary says so.
+    expected["reason"] = json!("journey_taken");
     assert_eq!(
         register(&fx, &fx.op, &short("j1", &person(3)), 409),
         expected
@@ -258,7 +275,10 @@ fn conflicts_are_plain_objects() {
     let j = journey("j1", "2024-05-03T08:00:00Z", &q);
     assert_eq!(fx.call_as(&fx.op2, "POST", "/journeys", &j).status, 201);
     let b = register(&fx, &fx.op2, &short("j1", &q), 409);
-    assert_eq!(b, json!({"datetime": "2024-05-01T08:30:00.000Z"}));
+    assert_eq!(
+        b,
+        json!({"datetime": "2024-05-01T08:30:00.000Z", "reason": "already_benefited"})
+    );
 }
 
 #[test]
