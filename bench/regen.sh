@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates BENCHMARKS.md from an actual run: the criterion suite (bench/benches/suite.rs)
-# and the `footprint` binary, on the same synthetic population.
+# and the `footprint` and `purge` binaries, on the same synthetic population.
 #
 #   bench/regen.sh [criterion args…]        e.g. bench/regen.sh --warm-up-time 1 --measurement-time 3
 #
@@ -28,11 +28,13 @@ rm -rf "$CARGO_TARGET_DIR/criterion"
 uptime > "$out_dir/load-before.txt"
 cargo bench -p cee-bench "${features[@]}" --bench suite -- "$@" 2>&1 | tee "$out_dir/suite.log"
 cargo run --release -p cee-bench "${features[@]}" --bin footprint | tee "$out_dir/footprint.txt"
+cargo run --release -p cee-bench "${features[@]}" --bin purge | tee "$out_dir/purge.txt"
 uptime > "$out_dir/load-after.txt"
 
 python3 bench/report.py \
   --criterion "$CARGO_TARGET_DIR/criterion" \
   --footprint "$out_dir/footprint.txt" \
+  --purge "$out_dir/purge.txt" \
   --suite-log "$out_dir/suite.log" \
   --commit-file "$out_dir/commit.txt" \
   --load-before "$out_dir/load-before.txt" \

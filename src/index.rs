@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::RwLock;
 
+use crate::fields::JourneyType;
 use crate::identity::Pseudonym;
 use crate::policy::Prior;
 
@@ -186,6 +187,38 @@ impl MemIndex {
         let (s, k) = split(p);
         let map = self.shards[s].read().unwrap_or_else(|e| e.into_inner());
         map.get(&k).map(|slot| f(slot.entries()))
+    }
+
+    /// Gives back the memory of removed entries (after a purge): each shard in turn is
+    /// rebuilt at its current size, its readers waiting for that shard only.
+    pub(crate) fn shrink(&self) {
+        for shard in self.shards.iter() {
+            shard
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .shrink_to_fit();
+        }
+    }
+
+    /// Has `operator` a live standardized application of type `jt` dated exactly `datetime`
+    /// under pseudonym `p` (the standardized-import `Conflict` rule, SPEC §11.2)?
+    pub(crate) fn standardized_at(
+        &self,
+        p: &Pseudonym,
+        operator: u32,
+        jt: JourneyType,
+        datetime: i64,
+    ) -> bool {
+        let (s, k) = split(p);
+        let map = self.shards[s].read().unwrap_or_else(|e| e.into_inner());
+        map.get(&k).is_some_and(|slot| {
+            slot.entries().iter().any(|e| {
+                e.operator == operator
+                    && e.journey_type() == jt
+                    && e.datetime == datetime
+                    && e.is_standardized()
+            })
+        })
     }
 
     /// Number of pseudonyms and entries held.

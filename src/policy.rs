@@ -398,6 +398,36 @@ impl Policy {
         }
     }
 
+    // ---- Retention (SPEC §11.6) ----
+
+    /// The retention horizon at `now`: `min(now, start_date)`. Every reference date a
+    /// candidate can still have is at or after it (simulate: now; short: the journey's end,
+    /// after its start ≥ `start_date`; long: the payment date > `start_date`).
+    pub(crate) fn horizon(&self, now: Timestamp) -> Timestamp {
+        now.min(self.start_date)
+    }
+
+    /// Can an application (`specific` or standardized, of type `jt`, dated `datetime` ms)
+    /// still block a candidate whose reference date is at or after `horizon`? The thresholds
+    /// of SPEC §5 only grow with the reference date (calendar years subtracted, clamped to the
+    /// month's last day, keep order), so what does not block at the horizon never blocks
+    /// later: an entry for which this is `false` can be purged.
+    pub(crate) fn may_block_after(
+        &self,
+        specific: bool,
+        jt: JourneyType,
+        datetime: i64,
+        horizon: Timestamp,
+    ) -> bool {
+        let th = self.thresholds(jt, horizon);
+        datetime
+            >= if specific {
+                th.specific_min
+            } else {
+                th.standardized_min
+            }
+    }
+
     /// Is a short journey eligible (class, distance, period, France)?
     pub(crate) fn short_journey(
         &self,
@@ -830,6 +860,80 @@ mod tests {
         let theirs = Prior::new(15, 8, JourneyType::Short, true, [9; 16]);
         let got = most_recent_blocking([&theirs, &std_short], JourneyType::Short, &th, 7);
         assert_eq!(got, Some(std_short));
+    }
+
+    #[test]
+    fn horizon_is_now_or_the_period_start() {
+        let p = Policy::default();
+        assert_eq!(
+            p.horizon(t("2022-06-01T00:00:00Z")),
+            t("2022-06-01T00:00:00Z")
+        );
+        assert_eq!(p.horizon(t("2039-06-01T00:00:00Z")), p.start_date);
+    }
+
+    /// One millisecond either side of every default threshold at the horizon 2023-01-01+01:00
+    /// (= 2022-12-31T23:00Z): short specific 3 years and 2020-01-01+01:00 (they coincide),
+    /// long specific 10 years but not before 2015-01-01+01:00, standardized 5 and 12 years.
+    #[test]
+    fn may_block_after_at_the_edges() {
+        let p = Policy::default();
+        let h = p.horizon(t("2040-01-01T00:00:00Z"));
+        let ms = |s: &str| t(s).as_millis();
+        let cases = [
+            (true, JourneyType::Short, "2019-12-31T23:00:00Z"),
+            (true, JourneyType::Long, "2014-12-31T23:00:00Z"),
+            (false, JourneyType::Short, "2017-12-31T23:00:00Z"),
+            (false, JourneyType::Long, "2010-12-31T23:00:00Z"),
+        ];
+        for (specific, jt, edge) in cases {
+            assert!(p.may_block_after(specific, jt, ms(edge), h), "{edge}");
+            assert!(
+                p.may_block_after(specific, jt, ms(edge) + 1, h),
+                "{edge} + 1"
+            );
+            assert!(
+                !p.may_block_after(specific, jt, ms(edge) - 1, h),
+                "{edge} - 1"
+            );
+        }
+        // Calendar years: from a leap day, 3 years back is the 28th of February.
+        let mut leap = Policy {
+            start_date: t("2024-02-29T12:00:00Z"),
+            ..Policy::default()
+        };
+        leap.short.specific_after = Timestamp::MIN;
+        let h = leap.horizon(t("2030-01-01T00:00:00Z"));
+        let edge = ms("2021-02-28T12:00:00Z");
+        assert!(leap.may_block_after(true, JourneyType::Short, edge, h));
+        assert!(!leap.may_block_after(true, JourneyType::Short, edge - 1, h));
+        // Before the period starts, the horizon is now: one millisecond matters there too.
+        let now = t("2021-06-15T10:00:00Z");
+        let edge = ms("2016-06-15T10:00:00Z");
+        assert!(p.may_block_after(false, JourneyType::Short, edge, p.horizon(now)));
+        assert!(!p.may_block_after(false, JourneyType::Short, edge - 1, p.horizon(now)));
+    }
+
+    proptest::proptest! {
+        /// What cannot block at the horizon cannot block at any later reference date.
+        #[test]
+        fn expired_at_the_horizon_never_blocks_later(
+            h in Timestamp::MIN.as_millis()..=Timestamp::MAX.as_millis(),
+            later in 0i64..=400 * 365 * DAY_MS,
+            datetime in Timestamp::MIN.as_millis()..=Timestamp::MAX.as_millis(),
+            specific in proptest::bool::ANY,
+            long in proptest::bool::ANY,
+        ) {
+            let p = Policy::default();
+            let jt = if long { JourneyType::Long } else { JourneyType::Short };
+            let h = Timestamp::from_millis(h).unwrap_or(Timestamp::MIN);
+            let d = Timestamp::from_millis(h.as_millis().saturating_add(later)).unwrap_or(Timestamp::MAX);
+            if !p.may_block_after(specific, jt, datetime, h) {
+                let th = p.thresholds(jt, d);
+                let min = if specific { th.specific_min } else { th.standardized_min };
+                proptest::prop_assert!(datetime < min);
+            }
+        }
     }
 
     #[test]

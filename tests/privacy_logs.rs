@@ -77,6 +77,30 @@ fn trace_logs_hold_no_identifier() -> R {
             &o,
             &short_req("j1", "QXZ", "ZQ9X7W5V3T1R2468", 'b', "2024-06-10T00:00:00Z"),
         )?;
+        // SPEC §11.3: a v3 journey's personal data, valid or not, is never logged either.
+        #[cfg(feature = "api")]
+        {
+            let api = cee_eligibility::api::Api::new(e.clone());
+            let body = serde_json::json!({
+                "operator_journey_id": "j2", "operator_trip_id": "t2", "operator_class": "C",
+                "start": {"datetime": "2024-06-01T08:00:00Z", "lat": 48.85, "lon": 2.35},
+                "end": {"datetime": "2024-06-01T09:00:00Z", "lat": 48.80, "lon": 2.12},
+                "distance": 20000, "incentives": [],
+                "driver": {"revenue": 1, "identity": {"identity_key": "c".repeat(64),
+                    "operator_user_id": "UserQXZ42", "firstname": "Xavierine",
+                    "email": "xavierine@example.org", "phone": "+33612345678"}},
+                "passenger": {"contribution": 1, "identity": {"identity_key": "d".repeat(64),
+                    "operator_user_id": "PassQXZ43", "lastname": "Quibbleton"}}
+            });
+            let r = api.handle(Some(&o), "POST", "/journeys", body.to_string().as_bytes());
+            assert_eq!(r.status, 201, "{:?}", r.body);
+            let mut bad = body.clone();
+            bad["driver"]["identity"]["email"] = serde_json::json!("xavierine@@example");
+            let r = api.handle(Some(&o), "POST", "/journeys", bad.to_string().as_bytes());
+            assert_eq!(r.status, 400);
+            let r = api.handle(Some(&o), "POST", "/journeys/j2/cancel", b"");
+            assert_eq!(r.status, 200);
+        }
         Ok(())
     })?;
     let logs = String::from_utf8(sink.0.lock().unwrap().clone())?;
@@ -92,6 +116,15 @@ fn trace_logs_hold_no_identifier() -> R {
         ik,
         "+336999999",
         &"a".repeat(64),
+        "UserQXZ42",
+        "Xavierine",
+        "xavierine@",
+        "+33612345678",
+        "+336123456",
+        "PassQXZ43",
+        "Quibbleton",
+        &"c".repeat(64),
+        &"d".repeat(64),
     ] {
         assert!(!logs.contains(secret), "{secret} leaked into logs:\n{logs}");
     }

@@ -10,8 +10,12 @@
 //! * `baseline/{sqlite,redb,hashmap,postgres}/simulate/{hit,miss_known,miss_unknown,
 //!   all_identifiers}`;
 //! * `import/batch_1000/{immediate,buffered}` (into fresh on-disk databases);
+//! * `import/standardized_batch_1000/{immediate,buffered}` (past standardized applications,
+//!   each with a licence, an identity key and a kept uuid; into fresh on-disk databases);
 //! * `open/1m` (reopening the registry: sled open + in-memory index rebuild);
-//! * `register/{long,short}/{buffered,immediate}` (fresh beneficiaries, on the registry).
+//! * `register/{long,short}/{buffered,immediate}` (fresh beneficiaries, on the registry) and
+//!   `register/long/immediate_16_writers` (16 threads at once: group commit);
+//! * `backup/registry` (`Engine::backup` of the whole registry).
 //!
 //! Every measured call asserts its outcome. `bench/regen.sh` runs it and writes
 //! BENCHMARKS.md. Quick mode: `CEE_BENCH_PEOPLE=20000 cargo bench -p cee-bench --bench suite
@@ -29,7 +33,7 @@ use cee_bench::sqlite::Sqlite;
 use cee_bench::workload::{self, answer, Case, Cases, MISS_RESERVE, SECRET};
 use cee_bench::{Baseline, Error, Thresholds};
 use cee_eligibility::synth::Synth;
-use cee_eligibility::{Durability, Engine, Operator, RegisterOutcome};
+use cee_eligibility::{Durability, Engine, Operator, RegisterOutcome, StandardizedRow};
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput};
 
 fn main() {
@@ -118,6 +122,8 @@ fn run() -> Result<(), Error> {
     }
     bench_threads(&mut c, &engine, &cases);
     bench_import(&mut c, &synth, root.path())?;
+    bench_import_standardized(&mut c, &synth, root.path())?;
+    bench_backup(&mut c, &engine, root.path(), &cases.hit[0]);
 
     // sled holds a lock on the directory: every handle must be gone before reopening.
     drop(engine);
@@ -277,6 +283,101 @@ fn bench_import(c: &mut Criterion, synth: &Synth, root: &Path) -> Result<(), Err
     Ok(())
 }
 
+/// One past standardized application per person: licence, identity key, a kept v4 uuid.
+fn standardized_row(p: &cee_eligibility::synth::Person) -> StandardizedRow {
+    let (a, b) = (p.index.wrapping_mul(0x9E37_79B9_7F4A_7C15), p.index);
+    StandardizedRow {
+        journey_type: p.journey_type.to_string(),
+        datetime: p.datetime.to_string(),
+        last_name_trunc: p.last_name_trunc.clone(),
+        phone_trunc: p.phone_trunc.clone(),
+        driving_license: p
+            .driving_license()
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        identity_key: p.identity_key().ok().map(|k| k.to_string()),
+        uuid: Some(format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            (b >> 48) & 0xfff,
+            b & 0xffff_ffff_ffff
+        )),
+        token: Some("dG9rZW4gb2YgdGhlIG9sZCByZWdpc3RyeQ==".into()),
+        ..StandardizedRow::default()
+    }
+}
+
+fn bench_import_standardized(c: &mut Criterion, synth: &Synth, root: &Path) -> Result<(), Error> {
+    let mut g = c.benchmark_group("import/standardized_batch_1000");
+    g.throughput(Throughput::Elements(1000));
+    g.sample_size(10);
+    for (id, durability) in [
+        ("immediate", Durability::Immediate),
+        ("buffered", Durability::Buffered),
+    ] {
+        let dir = tempfile::Builder::new()
+            .prefix("import-standardized-")
+            .tempdir_in(root)?;
+        let engine = Engine::open(workload::config(dir.path()).durability(durability))?;
+        let siret = op().siret;
+        let mut next = 0u64;
+        g.bench_function(id, |b| {
+            b.iter_batched(
+                || {
+                    // Fresh people (distinct licences and uuids) for every call.
+                    let start = next % Synth::MAX_PEOPLE;
+                    next += workload::BATCH as u64;
+                    let rows: Vec<_> = synth
+                        .people(start..start + workload::BATCH as u64)
+                        .map(|p| standardized_row(&p))
+                        .collect();
+                    (Operator::new(100, siret), rows)
+                },
+                |(op, rows)| {
+                    let report = engine
+                        .import_standardized(&op, black_box(&rows))
+                        .expect("import failed");
+                    assert_eq!(report.imported, workload::BATCH, "rows refused");
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    g.finish();
+    Ok(())
+}
+
+/// `backup/registry`: `Engine::backup` of the whole registry into a fresh directory beside it
+/// (copy removed outside the timing); the copy is opened and answers the hit once per sample.
+fn bench_backup(c: &mut Criterion, engine: &Engine, root: &Path, hit: &Case) {
+    let mut g = c.benchmark_group("backup");
+    g.sample_size(10);
+    g.sampling_mode(SamplingMode::Flat);
+    g.warm_up_time(Duration::from_millis(1));
+    let mut n = 0u64;
+    g.bench_function("registry", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                n += 1;
+                let dest = root.join(format!("backup-{n}"));
+                let started = Instant::now();
+                engine.backup(black_box(&dest)).expect("backup failed");
+                total += started.elapsed();
+                if n == 1 {
+                    let copy = Engine::open(workload::config(&dest)).expect("open the copy");
+                    simulate_case(&copy, &op(), hit);
+                }
+                std::fs::remove_dir_all(&dest).expect("remove the copy");
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
 fn bench_open(c: &mut Criterion, db: &Path, hit: &Case) {
     let mut g = c.benchmark_group("open");
     g.sample_size(10);
@@ -305,6 +406,57 @@ fn registered(out: RegisterOutcome) {
     }
 }
 
+/// `register/long/immediate_<k>_writers`: k threads register fresh people at once; the time
+/// reported is wall time per registration (all threads together), so the throughput is the
+/// aggregate one. With `Durability::Immediate`, concurrent writers share syncs (group commit).
+fn bench_register_writers(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    engine: &Engine,
+    synth: &Synth,
+    fresh: &AtomicU64,
+    writers: u64,
+) {
+    let op = op();
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(format!("immediate_{writers}_writers"), |b| {
+        b.iter_custom(|iters| {
+            let per_writer = iters.div_ceil(writers);
+            let requests: Vec<Vec<_>> = (0..writers)
+                .map(|_| {
+                    (0..per_writer)
+                        .map(|_| {
+                            let p = workload::fresh_person(
+                                synth,
+                                fresh.fetch_add(1, Ordering::Relaxed),
+                            );
+                            workload::long_register(&p).expect("request")
+                        })
+                        .collect()
+                })
+                .collect();
+            let started = Instant::now();
+            std::thread::scope(|s| {
+                for reqs in &requests {
+                    let op = &op;
+                    s.spawn(move || {
+                        for req in reqs {
+                            registered(
+                                engine
+                                    .register(op, black_box(req))
+                                    .expect("register failed"),
+                            );
+                        }
+                    });
+                }
+            });
+            // Time per registration, over the registrations actually made.
+            started
+                .elapsed()
+                .mul_f64(iters as f64 / (per_writer * writers) as f64)
+        })
+    });
+}
+
 fn bench_register(
     c: &mut Criterion,
     engine: &Engine,
@@ -328,6 +480,9 @@ fn bench_register(
             BatchSize::SmallInput,
         )
     });
+    if label == "immediate" {
+        bench_register_writers(&mut g, engine, synth, fresh, 16);
+    }
     g.finish();
     let mut g = c.benchmark_group("register/short");
     g.bench_function(label, |b| {

@@ -6,11 +6,11 @@
 #   2. durable register (Durability::Immediate: each answer after its fsync) at 1 and 32
 #      connections, a distinct beneficiary per request.
 # Writes its section of BENCHMARKS.md (between the serve-load markers). Needs wrk
-# (`apt-get install -y wrk`). Env: DURATION (s, default 8), ROUNDS (2), WORKERS (2).
+# (`apt-get install -y wrk`). Env: DURATION (s, default 5), ROUNDS (4), WORKERS (2).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DURATION="${DURATION:-8}"
-ROUNDS="${ROUNDS:-2}"
+DURATION="${DURATION:-5}"
+ROUNDS="${ROUNDS:-4}"
 WORKERS="${WORKERS:-2}"
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
 cargo build -q --release -p cee-cli --bin cee --example bare_axum
@@ -53,7 +53,9 @@ to_ms() { # wrk latency (12.3us / 1.2ms / 1.1s) → ms
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+fs=$(df -T "$tmp" | awk 'NR==2 {print $2}')
 rows=""
+ratios=""
 best_bare=0; best_serve=0
 for r in $(seq 1 "$ROUNDS"); do
     read -r b_rps b_p99 b_bad < <(run http://127.0.0.1:18080/policies/cee/simulate bench/load/simulate.lua 32)
@@ -61,11 +63,14 @@ for r in $(seq 1 "$ROUNDS"); do
     [ "$s_bad" = 0 ] || { echo "simulate: $s_bad non-2xx answers" >&2; cat "$tmp/wrk.err" >&2; exit 1; }
     ratio=$(awk -v s="$s_rps" -v b="$b_rps" 'BEGIN { printf "%.0f", 100*s/b }')
     rows+="| $r | ${b_rps%.*} | $b_p99 | ${s_rps%.*} | $s_p99 | $ratio % |"$'\n'
+    ratios+="$ratio "
     best_bare=$(awk -v a="$best_bare" -v b="$b_rps" 'BEGIN { print (b>a)?b:a }')
     best_serve=$(awk -v a="$best_serve" -v b="$s_rps" 'BEGIN { print (b>a)?b:a }')
     echo "round $r: bare axum ${b_rps} req/s (p99 ${b_p99} ms), cee serve ${s_rps} req/s (p99 ${s_p99} ms): ${ratio} %"
 done
 ratio_best=$(awk -v s="$best_serve" -v b="$best_bare" 'BEGIN { printf "%.0f", 100*s/b }')
+ratio_median=$(tr ' ' '\n' <<<"$ratios" | grep . | sort -n | awk '{ a[NR]=$1 } END { print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2 }')
+echo "simulate: best of each ${ratio_best} % of bare axum; median of the rounds' ratios ${ratio_median} %"
 
 reg_rows=""
 for c in 1 32; do
@@ -92,10 +97,11 @@ and answering 200 is the HTTP stack's limit; target ≥ 70 %):
 | round | bare axum req/s | p99 ms | cee serve req/s | p99 ms | serve / bare |
 |---|---|---|---|---|---|
 $rows
-Best of each: **$ratio_best %** of bare axum.
+Best of each: **$ratio_best %** of bare axum (median of the rounds' ratios: $ratio_median %; on a
+shared machine a round's two runs do not see the same load, so single rounds swing widely).
 
-**register** (\`POST /policies/cee\`, long, durable: each 201 after its fsync; a distinct
-beneficiary per request):
+**register** (\`POST /policies/cee\`, long, durable: each 201 after its fsync, registry on
+$fs; a distinct beneficiary per request):
 
 | connections | req/s | p99 ms |
 |---|---|---|

@@ -8,6 +8,9 @@
 //! Every row is validated on its own; failed rows go to the report file (`--report`: JSON lines
 //! when it ends in `.json`, `.jsonl` or `.ndjson`, CSV otherwise) with their 1-based record
 //! number in the input (header excluded) and the error.
+//!
+//! `--standardized`: the file holds past *standardized* applications instead (SPEC §11.2,
+//! `standardized.rs`).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
@@ -31,18 +34,24 @@ const SHOWN_FAILURES: usize = 5;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
-    db: DbArgs,
+    pub(crate) db: DbArgs,
     #[command(flatten)]
     policy: PolicyArgs,
     #[command(flatten)]
-    operator: OperatorArgs,
+    pub(crate) operator: OperatorArgs,
     /// Where to write the rows that failed (JSON lines if it ends in .json/.jsonl/.ndjson,
     /// CSV otherwise).
     #[arg(long, value_name = "FILE")]
-    report: Option<PathBuf>,
+    pub(crate) report: Option<PathBuf>,
+    /// The file holds past *standardized* applications (columns/properties `journey_type`,
+    /// `datetime`, `last_name_trunc`, `phone_trunc`, `driving_license`, and optionally
+    /// `identity_key`, `uuid` (or the old registry's `_id`), `application_timestamp`,
+    /// `operator_journey_id`, `token`, `is_specific`), kept with their uuids and tokens.
+    #[arg(long)]
+    pub(crate) standardized: bool,
     /// The history file: CSV with a header line, or a JSON array of objects.
     #[arg(value_name = "FILE")]
-    file: PathBuf,
+    pub(crate) file: PathBuf,
 }
 
 /// One input row, numbered, possibly already refused before reaching the engine.
@@ -66,6 +75,9 @@ struct Failure {
 
 /// Runs `cee import`.
 pub fn run(args: &Args) -> Result<Outcome> {
+    if args.standardized {
+        return crate::standardized::run(args);
+    }
     let format = detect(&args.file)?;
     let operator = args.operator.operator();
     // Buffered: no flush per call; the single flush at the end makes the whole import durable.
@@ -161,13 +173,13 @@ pub fn run(args: &Args) -> Result<Outcome> {
 }
 
 #[derive(Default)]
-struct Totals {
-    read: u64,
-    imported: u64,
-    failed: u64,
+pub(crate) struct Totals {
+    pub(crate) read: u64,
+    pub(crate) imported: u64,
+    pub(crate) failed: u64,
 }
 
-fn progress_bar(len: u64) -> ProgressBar {
+pub(crate) fn progress_bar(len: u64) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(
         ProgressStyle::with_template(
@@ -222,12 +234,12 @@ fn failure(n: &Numbered, error: String) -> Failure {
 // ------------------------------------------------------------------ input formats
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+pub(crate) enum Format {
     Csv,
     Json,
 }
 
-fn open_input(path: &Path) -> Result<BufReader<File>> {
+pub(crate) fn open_input(path: &Path) -> Result<BufReader<File>> {
     let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let mut reader = BufReader::with_capacity(1 << 16, file);
     // Skip a UTF-8 byte order mark.
@@ -239,7 +251,7 @@ fn open_input(path: &Path) -> Result<BufReader<File>> {
 }
 
 /// JSON when the first non-space character is `[`, CSV otherwise.
-fn detect(path: &Path) -> Result<Format> {
+pub(crate) fn detect(path: &Path) -> Result<Format> {
     let mut reader = open_input(path)?;
     let mut head = [0u8; 4096];
     let n = reader.read(&mut head)?;
@@ -302,7 +314,7 @@ fn json_row(record: u64, value: serde_json::Value) -> Numbered {
 }
 
 /// `;` when the header line has more semicolons than commas, else `,`.
-fn csv_delimiter(path: &Path) -> Result<u8> {
+pub(crate) fn csv_delimiter(path: &Path) -> Result<u8> {
     let mut reader = open_input(path)?;
     let mut header = Vec::new();
     reader.read_until(b'\n', &mut header)?;
@@ -314,7 +326,7 @@ fn csv_delimiter(path: &Path) -> Result<u8> {
     })
 }
 
-fn csv_reader(path: &Path, delimiter: u8) -> Result<csv::Reader<BufReader<File>>> {
+pub(crate) fn csv_reader(path: &Path, delimiter: u8) -> Result<csv::Reader<BufReader<File>>> {
     Ok(csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(true)
@@ -322,7 +334,7 @@ fn csv_reader(path: &Path, delimiter: u8) -> Result<csv::Reader<BufReader<File>>
         .from_reader(open_input(path)?))
 }
 
-fn count_csv_records(path: &Path, delimiter: u8) -> Result<u64> {
+pub(crate) fn count_csv_records(path: &Path, delimiter: u8) -> Result<u64> {
     let mut reader = csv_reader(path, delimiter)?;
     let mut record = csv::ByteRecord::new();
     let mut n = 0;
@@ -428,13 +440,13 @@ impl CsvRows {
 
 // ------------------------------------------------------------------ report
 
-enum Report {
+pub(crate) enum Report {
     Csv(Box<csv::Writer<File>>),
     JsonLines(BufWriter<File>),
 }
 
 impl Report {
-    fn create(path: &Path) -> Result<Self> {
+    pub(crate) fn create(path: &Path) -> Result<Self> {
         let file =
             File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
         let json = path
@@ -448,7 +460,7 @@ impl Report {
         })
     }
 
-    fn write(&mut self, f: &Failure) -> Result<()> {
+    pub(crate) fn write(&mut self, f: &impl serde::Serialize) -> Result<()> {
         match self {
             Report::Csv(w) => w.serialize(f)?,
             Report::JsonLines(w) => {
@@ -459,7 +471,7 @@ impl Report {
         Ok(())
     }
 
-    fn finish(&mut self) -> Result<()> {
+    pub(crate) fn finish(&mut self) -> Result<()> {
         match self {
             Report::Csv(w) => w.flush()?,
             Report::JsonLines(w) => w.flush()?,

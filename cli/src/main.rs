@@ -17,8 +17,10 @@ mod demo;
 mod import;
 mod ops;
 mod policy_args;
+mod purge;
 mod secret;
 mod serve;
+mod standardized;
 
 /// Errors of the tool: a message for the user (exit code 2).
 type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
@@ -50,7 +52,9 @@ enum Command {
     /// outcome (eligible, blocked by history, blocked by dedup, journey not eligible, J+7
     /// rule) and measures latencies.
     Demo(demo::Args),
-    /// Bulk-imports historical *specific* beneficiaries from a CSV file or a JSON array.
+    /// Bulk-imports historical *specific* beneficiaries from a CSV file or a JSON array
+    /// (with --standardized: past *standardized* applications, kept with their uuids and
+    /// tokens).
     ///
     /// Rows are sent in calls of 1000, each row validated on its own; the rows that failed
     /// are written to --report. The whole import is flushed to disk once at the end. Exit
@@ -71,6 +75,10 @@ enum Command {
     /// Copies the registry to the new directory DEST, consistent at one instant (restore =
     /// open the copy with the same secret).
     Backup(backup::Args),
+    /// Removes what can no longer change any answer (SPEC §11.6: expired history, tombstones'
+    /// pseudonyms, old journeys and journal entries); prints the counts as JSON. --dry-run
+    /// counts without writing.
+    Purge(purge::Args),
     /// Prints the SHA-256 (hex) of a token read on standard input, surrounding whitespace and
     /// newline ignored (for the `serve --tokens` file).
     TokenHash,
@@ -86,6 +94,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => ops::stats(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Backup(args) => backup::run(&args),
+        Command::Purge(args) => purge::run(&args),
         Command::TokenHash => token_hash(),
     };
     match result {

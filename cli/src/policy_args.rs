@@ -4,6 +4,10 @@
 //! values), the decommissioned registry's environment names `APP_CEE_START_DATE`,
 //! `APP_CEE_END_DATE`, `APP_CEE_DELAY` (days), the `--policy` TOML file (any field of
 //! `Policy`), then the flags `--start-date`, `--end-date`, `--delay-days`.
+//!
+//! The registry read the same names in its CEE config (betagouv/preuve-covoiturage, policy
+//! service `config`): dates such as `2023-01-01T00:00:00+0100`, and `APP_CEE_DELAY` as a
+//! whole number of days ("à partir de combien de jours les demandes peuvent être envoyées").
 
 use std::path::PathBuf;
 

@@ -112,3 +112,61 @@ fn json_array_and_secret_errors() -> Result<(), Box<dyn std::error::Error>> {
     assert!(text(&out.stderr).contains("secret does not match"));
     Ok(())
 }
+
+/// `cee import --standardized`: the old registry's `_id` and `is_specific` columns, kept uuids
+/// and tokens, a failed-rows report; the imported applications block another operator's
+/// driver (`cee simulate`, exit 1).
+#[test]
+fn standardized_csv_with_old_registry_columns() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(
+        dir.path().join("past.csv"),
+        "_id,is_specific,journey_type,datetime,last_name_trunc,phone_trunc,driving_license,identity_key,token\n\
+         0f8fad5b-d9cb-469f-a165-70867728950e,f,long,2024-03-01T00:00:00Z,ABC,+336273488,LIC0001,,b2xk\n\
+         1f8fad5b-d9cb-469f-a165-70867728950e,t,long,2024-03-01T00:00:00Z,ABC,+336273488,LIC0002,,\n\
+         0f8fad5b-d9cb-469f-a165-70867728950e,false,short,2024-03-02T00:00:00Z,ABC,+336273488,LIC0003,,\n\
+         ,,short,2024-03-03T00:00:00Z,abc,+336273488,LIC0004,,\n\
+         ,,short,2024-03-04T00:00:00Z,DEF,+336273411,LIC0005,,\n",
+    )?;
+    let mut args = vec!["import", "--standardized", "--db", "db"];
+    args.extend(["--operator", "2", "--siret", "89248032800020"]);
+    args.extend(["past.csv", "--report", "failed.csv"]);
+    let out = cee(&args, Some(SECRET), dir.path());
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains(
+            "read 5 standardized applications: 2 imported, 3 failed (details in failed.csv)"
+        ),
+        "{stdout}"
+    );
+    let report = std::fs::read_to_string(dir.path().join("failed.csv"))?;
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines.len(), 4, "{report}");
+    assert!(
+        lines[0].starts_with("record,journey_type,datetime,"),
+        "{report}"
+    );
+    assert!(lines[1].starts_with("2,long,"), "{report}");
+    assert!(
+        lines[1].contains("/is_specific: a specific application"),
+        "{report}"
+    );
+    assert!(
+        lines[2].starts_with("3,short,2024-03-02T00:00:00.000Z,"),
+        "{report}"
+    );
+    assert!(lines[2].ends_with(",Conflict"), "{report}");
+    assert!(lines[3].starts_with("4,short,"), "{report}");
+    assert!(lines[3].contains("/last_name_trunc: must be"), "{report}");
+
+    // Operator 1's driver with the same licence is blocked (exit 1).
+    let mut sim = vec!["simulate", "--db", "db"];
+    sim.extend(OP);
+    sim.extend(["--journey-type", "long", "--phone-trunc", "+336500001"]);
+    sim.extend(["--last-name-trunc", "XYZ", "--driving-license", "LIC0001"]);
+    let out = cee(&sim, Some(SECRET), dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("2024-03-01T00:00:00.000Z"));
+    Ok(())
+}

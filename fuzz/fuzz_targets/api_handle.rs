@@ -42,9 +42,11 @@ fn fixture() -> &'static Fixture {
 
 const METHODS: [&str; 6] = ["GET", "POST", "DELETE", "PATCH", "PUT", "post"];
 
-const PATHS: [&str; 17] = [
+const PATHS: [&str; 19] = [
     "/policies/cee/import",
     "/policies/cee/import/identity",
+    "/policies/cee/import/standardized",
+    "/v3/policies/cee/0188bb9a-3c00-7abc-8def-0123456789ab",
     "/policies/cee/simulate",
     "/policies/cee",
     "/v3/policies/cee",
@@ -120,7 +122,7 @@ const KEYS: [&str; 55] = [
     "message",
 ];
 
-const STRINGS: [&str; 31] = [
+const STRINGS: [&str; 33] = [
     "short",
     "long",
     "standardized",
@@ -144,6 +146,8 @@ const STRINGS: [&str; 31] = [
     "75056",
     "99109",
     "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+    "0188bb9a-3c00-7abc-8def-0123456789ab",
+    "00000000-0000-0000-0000-000000000000",
     "NaN",
     "driver",
     "passenger",

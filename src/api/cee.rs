@@ -9,7 +9,7 @@ use super::{one_error, path, Response};
 use crate::engine::{
     Conflict, ConflictReason, Engine, FailedRow, IdentityRow, ImportRow, Operator, Refusal,
     RegisterKind, RegisterOutcome, RegisterRequest, Registration, SimulateRequest, Simulation,
-    MAX_IMPORT_ROWS,
+    StandardizedRow, MAX_IMPORT_ROWS,
 };
 use crate::error::FieldErrors;
 use crate::fields::{
@@ -315,6 +315,148 @@ pub(super) fn import_identity(engine: &Engine, op: &Operator, v: &Value) -> Hand
     };
     let details = merge_failures(&origin, refused, &failed, render);
     Ok(report(200, imported, details))
+}
+
+/// The fields of a standardized row: required ones first, in error order, with their checks.
+const STANDARDIZED_REQUIRED: [(&str, Check); 5] = [
+    ("journey_type", checker::<JourneyType>),
+    ("datetime", checker::<Timestamp>),
+    ("last_name_trunc", checker::<LastNameTrunc>),
+    ("phone_trunc", checker::<PhoneTrunc>),
+    ("driving_license", checker::<DrivingLicense>),
+];
+const STANDARDIZED_OPTIONAL: [(&str, Check); 5] = [
+    ("identity_key", checker::<IdentityKey>),
+    ("uuid", checker::<ApplicationId>),
+    ("application_timestamp", checker::<Timestamp>),
+    ("operator_journey_id", checker::<OperatorJourneyId>),
+    ("token", |_| Ok(())),
+];
+
+/// A standardized row's fields; or, when one is missing, not a string, or unknown, the failed
+/// row to report (every problem named; the engine checks the rest of a well-formed row).
+fn standardized_row(row: &Map<String, Value>) -> Result<StandardizedRow, Value> {
+    let mut e = FieldErrors::default();
+    let mut shape_ok = true;
+    let mut strings = |fields: &[(&'static str, Check)], required: bool| {
+        let mut out = Vec::with_capacity(fields.len());
+        for (key, check) in fields {
+            let path = join("", key);
+            match present(row, key) {
+                None if required => {
+                    e.push(path, "is required");
+                    shape_ok = false;
+                    out.push(None);
+                }
+                None => out.push(None),
+                Some(Value::String(s)) => {
+                    if let Err(m) = check(s) {
+                        e.push(path, m);
+                    }
+                    out.push(Some(s.clone()));
+                }
+                Some(v) => {
+                    e.push(path, format!("must be a string, not {}", kind(v)));
+                    shape_ok = false;
+                    out.push(None);
+                }
+            }
+        }
+        out
+    };
+    let required = strings(&STANDARDIZED_REQUIRED, true);
+    let optional = strings(&STANDARDIZED_OPTIONAL, false);
+    let mut unknown: Vec<&String> = row
+        .keys()
+        .filter(|k| {
+            !STANDARDIZED_REQUIRED
+                .iter()
+                .chain(&STANDARDIZED_OPTIONAL)
+                .any(|(f, _)| f == k)
+        })
+        .collect();
+    unknown.sort();
+    for k in &unknown {
+        e.push(join("", k), "must not be present");
+    }
+    if !shape_ok || !unknown.is_empty() {
+        let mut echo = failed_row(row, &e);
+        canonical_field(&mut echo, "application_timestamp");
+        return Err(echo);
+    }
+    let [jt, datetime, name, phone, license] =
+        <[Option<String>; 5]>::try_from(required).unwrap_or_default();
+    let [identity_key, uuid, application_timestamp, operator_journey_id, token] =
+        <[Option<String>; 5]>::try_from(optional).unwrap_or_default();
+    Ok(StandardizedRow {
+        journey_type: jt.unwrap_or_default(),
+        datetime: datetime.unwrap_or_default(),
+        last_name_trunc: name.unwrap_or_default(),
+        phone_trunc: phone.unwrap_or_default(),
+        driving_license: license.unwrap_or_default(),
+        identity_key,
+        uuid,
+        application_timestamp,
+        operator_journey_id,
+        token,
+    })
+}
+
+/// Rewrites a datetime field of an echoed row in canonical form when it parses.
+fn canonical_field(echo: &mut Value, key: &str) {
+    if let Some(Value::String(d)) = echo.get_mut(key) {
+        if let Ok(t) = d.parse::<Timestamp>() {
+            *d = t.to_string();
+        }
+    }
+}
+
+/// `POST /policies/cee/import/standardized` (SPEC §11.2).
+pub(super) fn import_standardized(engine: &Engine, op: &Operator, v: &Value) -> Handled {
+    let rows = batch(v)?;
+    let mut sent = Vec::with_capacity(rows.len());
+    let mut origin = Vec::with_capacity(rows.len());
+    let mut refused = Vec::new();
+    for (i, row) in rows.into_iter().enumerate() {
+        match standardized_row(row) {
+            Ok(r) => {
+                sent.push(r);
+                origin.push(i);
+            }
+            Err(failed) => refused.push((i, failed)),
+        }
+    }
+    let (imported, failed) = match sent.is_empty() {
+        true => (0, Vec::new()),
+        false => {
+            let r = engine.import_standardized(op, &sent)?;
+            (r.imported, r.failed_details)
+        }
+    };
+    let render = |f: &FailedRow<StandardizedRow>| {
+        let r = &f.row;
+        let mut o = Map::new();
+        for (k, v) in [
+            ("journey_type", Some(&r.journey_type)),
+            ("datetime", Some(&r.datetime)),
+            ("last_name_trunc", Some(&r.last_name_trunc)),
+            ("phone_trunc", Some(&r.phone_trunc)),
+            ("driving_license", Some(&r.driving_license)),
+            ("identity_key", r.identity_key.as_ref()),
+            ("uuid", r.uuid.as_ref()),
+            ("application_timestamp", r.application_timestamp.as_ref()),
+            ("operator_journey_id", r.operator_journey_id.as_ref()),
+            ("token", r.token.as_ref()),
+        ] {
+            if let Some(v) = v {
+                o.insert(k.into(), Value::String(v.clone()));
+            }
+        }
+        o.insert("error".into(), Value::String(f.error.clone()));
+        Value::Object(o)
+    };
+    let details = merge_failures(&origin, refused, &failed, render);
+    Ok(report(201, imported, details))
 }
 
 /// `POST /policies/cee/simulate`.

@@ -530,3 +530,43 @@ pub(super) fn cancel(engine: &Engine, op: &Operator, raw_id: &str, body: &[u8]) 
         json!({ "operator_journey_id": j.operator_journey_id.as_str(), "status": j.status.as_str() }),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_table() {
+        for ok in [
+            "jeanne@example.org",
+            "jeanne.dupont+cee@mail.example.fr",
+            "a@b.co",
+            "\"jeanne dupont\"@example.org",
+            "x@[192.168.0.1]",
+            "o'brien@example-mail.ie",
+        ] {
+            assert_eq!(email(ok), Ok(()), "{ok}");
+        }
+        let long = format!("{}@example.org", "a".repeat(250));
+        for bad in [
+            "",
+            "@",
+            "a@",
+            "@example.org",
+            "a@b",
+            "a@b.c",
+            "a@b.c0",
+            "a b@example.org",
+            "a..b@example.org",
+            ".a@example.org",
+            "a@exa mple.org",
+            "a@example..org",
+            "a@[1.2.3]",
+            "a@[1.2.3.4444]",
+            "a(b)@example.org",
+            long.as_str(),
+        ] {
+            assert!(email(bad).is_err(), "{bad:?}");
+        }
+    }
+}

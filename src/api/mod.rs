@@ -54,7 +54,10 @@
 //!   element that is not an object). A row object whose fields are not all strings, that lacks
 //!   one, or has another property, is a *failed row* — echoed as sent with an `error` naming
 //!   every problem — and does not fail the call; `failed_details` keeps the rows' order. The
-//!   same holds for identity rows, whose `cee_application_type` selects the allowed fields.
+//!   same holds for identity rows, whose `cee_application_type` selects the allowed fields,
+//!   and for standardized rows (`/policies/cee/import/standardized`), whose optional fields
+//!   may be absent or `null`; their failed rows echo `datetime` and `application_timestamp`
+//!   canonical when they parse.
 //! * **Find** renders absent `journey_id`, `status` and `token` (long or imported applications)
 //!   as `null`: the keys are always there. A `{uuid}` that is not a uuid is 400 on `GET` and
 //!   404 on `DELETE` (the route table lists no 400 for delete: nothing can be found there).
@@ -327,6 +330,9 @@ impl Api {
             Route::Import => body_value().and_then(|v| cee::import(&self.engine, op, &v)),
             Route::ImportIdentity => {
                 body_value().and_then(|v| cee::import_identity(&self.engine, op, &v))
+            }
+            Route::ImportStandardized => {
+                body_value().and_then(|v| cee::import_standardized(&self.engine, op, &v))
             }
             Route::Simulate => body_value().and_then(|v| cee::simulate(&self.engine, op, &v)),
             Route::Register => body_value().and_then(|v| cee::register(&self.engine, op, &v)),

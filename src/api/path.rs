@@ -12,6 +12,8 @@ pub(super) enum Route<'a> {
     Import,
     /// `POST /policies/cee/import/identity`
     ImportIdentity,
+    /// `POST /policies/cee/import/standardized`
+    ImportStandardized,
     /// `POST /policies/cee/simulate`
     Simulate,
     /// `POST /policies/cee`
@@ -92,6 +94,7 @@ pub(super) fn route<'a>(method: &str, path: &'a str) -> Result<Route<'a>, NoRout
         ["policies", "cee"] => post(Route::Register),
         ["policies", "cee", "import"] => post(Route::Import),
         ["policies", "cee", "import", "identity"] => post(Route::ImportIdentity),
+        ["policies", "cee", "import", "standardized"] => post(Route::ImportStandardized),
         ["policies", "cee", "simulate"] => post(Route::Simulate),
         ["policies", "cee", uuid] => match method {
             "GET" => Ok(Route::Find(uuid)),

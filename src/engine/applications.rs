@@ -20,7 +20,7 @@ use crate::token;
 /// [`Engine::import_identity`] refuse more, the façade and `cee import` send no more.
 pub const MAX_IMPORT_ROWS: usize = 1000;
 
-fn check_batch_len(n: usize) -> Result<(), Error> {
+pub(super) fn check_batch_len(n: usize) -> Result<(), Error> {
     if (1..=MAX_IMPORT_ROWS).contains(&n) {
         Ok(())
     } else {
@@ -34,7 +34,7 @@ fn check_batch_len(n: usize) -> Result<(), Error> {
 }
 
 /// Parses a field, collecting its error under `path`.
-fn field<T: std::str::FromStr<Err = FieldError>>(
+pub(super) fn field<T: std::str::FromStr<Err = FieldError>>(
     errors: &mut FieldErrors,
     path: &str,
     raw: &str,
@@ -106,8 +106,9 @@ impl Engine {
             tracing::debug!(imported, "import checked");
             let mut changes = ChangeSet::default();
             if imported > 0 {
-                seg.id = txn.next_id(IdSpace::Segment)?;
                 let mask = UuidMask::of(&inner.keys, seg.created_at);
+                // An id whose rows' uuids name no kept (imported standardized) application.
+                inner.segment_id(txn, &mut seg, &mask)?;
                 changes.index.implied = seg
                     .rows
                     .iter()
@@ -600,8 +601,10 @@ impl Inner {
             )?));
         }
         // Insert: record, index entries and the journey link, in one atomic batch.
-        let ids = [np, dl, ik];
-        Ok(self.registration(op, req, d, now, journey, ids))
+        // A random v4 uuid that names no application (a kept one may be any uuid).
+        let u = super::standardized::fresh_uuid(&*txn, &HashSet::new(), ApplicationId::new_random)?;
+        let new = (ApplicationId::from_bytes(u), [np, dl, ik]);
+        Ok(self.registration(op, req, d, now, journey, new))
     }
 }
 
@@ -655,7 +658,8 @@ impl Inner {
     }
 
     /// The accepted registration: a signed token, the record, its index entries and the
-    /// journey link, as one change set. `ids`: name+phone, licence, identity-key pseudonyms.
+    /// journey link, as one change set. `new`: its uuid (drawn free), and its name+phone,
+    /// licence and identity-key pseudonyms.
     fn registration(
         &self,
         op: &Operator,
@@ -663,10 +667,9 @@ impl Inner {
         d: Timestamp,
         now: Timestamp,
         journey: Option<JourneyRecord>,
-        [np, dl, ik]: [Pseudonym; 3],
+        (uuid, [np, dl, ik]): (ApplicationId, [Pseudonym; 3]),
     ) -> (RegisterOutcome, ChangeSet) {
         let jt = req.journey_type();
-        let uuid = ApplicationId::new_random();
         let u = *uuid.as_bytes();
         let token = self
             .signer
@@ -686,6 +689,7 @@ impl Inner {
             name_phone: np.0,
             license: Some(dl.0),
             identity_key: Some(ik.0),
+            past: None,
         };
         let mut changes = ChangeSet::default();
         changes.index.added = record_entries(&u, &record);

@@ -12,12 +12,13 @@ use crate::token::Signer;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Durability {
-    /// Every write call flushes sled before returning (the default): what was acknowledged
-    /// survives a process crash.
+    /// Every write call returns once the write is on stable storage (the default): sled's
+    /// flush, then `fsync` of every file it touched, one sync shared by concurrent writers
+    /// (group commit). What was acknowledged survives a process crash and a power cut.
     #[default]
     Immediate,
-    /// Writes are acknowledged once applied in memory; sled flushes them in the background
-    /// (every 500 ms) and on [`Engine::flush`](crate::Engine::flush). A process crash may lose
+    /// Writes are acknowledged once applied in memory; a background sync makes them durable
+    /// every 500 ms, and so does [`Engine::flush`](crate::Engine::flush). A process crash may lose
     /// the writes of the last half second — never half of a batch. Meant for bulk loads: call
     /// `flush` at the end.
     Buffered,
@@ -41,6 +42,7 @@ pub struct Config {
     pub(crate) durability: Durability,
     pub(crate) signer: Option<Signer>,
     pub(crate) cache_capacity: u64,
+    pub(crate) journal_retention: std::time::Duration,
 }
 
 impl fmt::Debug for Config {
@@ -53,6 +55,7 @@ impl fmt::Debug for Config {
             .field("durability", &self.durability)
             .field("signer", &self.signer)
             .field("cache_capacity", &self.cache_capacity)
+            .field("journal_retention", &self.journal_retention)
             .finish()
     }
 }
@@ -67,6 +70,7 @@ impl Config {
             durability: Durability::default(),
             signer: None,
             cache_capacity: 64 * 1024 * 1024,
+            journal_retention: std::time::Duration::from_secs(400 * 24 * 3600),
         }
     }
 
@@ -117,6 +121,13 @@ impl Config {
     /// separate and always complete.
     pub fn cache_capacity(mut self, bytes: u64) -> Self {
         self.cache_capacity = bytes;
+        self
+    }
+
+    /// How long [`Engine::purge`](crate::Engine::purge) keeps error journal entries (default
+    /// 400 days): entries older than now minus this go.
+    pub fn journal_retention(mut self, retention: std::time::Duration) -> Self {
+        self.journal_retention = retention;
         self
     }
 }

@@ -4,6 +4,8 @@ mod applications;
 mod backup;
 mod config;
 mod journeys;
+mod purge;
+mod standardized;
 mod types;
 
 use std::collections::HashSet;
@@ -11,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use applications::MAX_IMPORT_ROWS;
 pub use config::{Config, Durability};
+pub use standardized::{StandardizedRow, MAX_TOKEN_LEN};
 pub use types::*;
 
 use crate::clock::Clock;
@@ -73,6 +76,12 @@ pub(crate) struct Inner {
     /// key was attached): `(operator, journey type, name+phone pseudonym)`. Every other
     /// imported row is found in `index`. Changed under the write lock only.
     keyed_imports: Mutex<HashSet<ImportKey>>,
+    /// Kept uuids of the UUIDv7 shape (imported standardized applications, deleted or not):
+    /// what a new import segment's rows must not be named (DESIGN.md "Format 3"). Usually
+    /// empty. Changed under the write lock only.
+    kept_v7: Mutex<HashSet<[u8; 16]>>,
+    /// How long the purge keeps error journal entries.
+    journal_retention: std::time::Duration,
 }
 
 impl Engine {
@@ -108,7 +117,7 @@ impl Engine {
             },
             Arc::clone(&keys),
         )?;
-        let (index, keyed_imports) = load_index(&*store)?;
+        let (index, keyed_imports, kept_v7) = load_index(&*store)?;
         let signer = config
             .signer
             .unwrap_or_else(|| Signer::ed25519(keys.token_seed()));
@@ -122,6 +131,8 @@ impl Engine {
                 signer,
                 durability: config.durability,
                 keyed_imports: Mutex::new(keyed_imports),
+                kept_v7: Mutex::new(kept_v7),
+                journal_retention: config.journal_retention,
             }),
         })
     }
@@ -155,13 +166,22 @@ impl Engine {
     }
 }
 
+/// What `load_index` builds: the index, the keyed imports, the kept uuids of the v7 shape.
+type Loaded = (MemIndex, HashSet<ImportKey>, HashSet<[u8; 16]>);
+
 /// Builds the in-memory index from the store: imported rows from their segments (unless a
 /// record supersedes them), then every stored index entry.
-fn load_index(store: &dyn Backend) -> Result<(MemIndex, HashSet<ImportKey>), Error> {
+fn load_index(store: &dyn Backend) -> Result<Loaded, Error> {
     let index = MemIndex::new();
     let mut overridden = HashSet::new();
     let mut keyed_imports = HashSet::new();
+    let mut kept_v7 = HashSet::new();
     store.load_changed_imports(&mut |uuid, r| {
+        if r.kind != AppKind::Specific {
+            // A kept uuid of the v7 shape (format 3): no segment row of its own.
+            kept_v7.insert(uuid);
+            return Ok(());
+        }
         if r.deleted_at.is_none() && r.identity_key.is_some() {
             keyed_imports.insert(import_key(&r));
         }
@@ -173,7 +193,7 @@ fn load_index(store: &dyn Backend) -> Result<(MemIndex, HashSet<ImportKey>), Err
         index.insert(&e.pseudonym, prior(&e));
         Ok(())
     })?;
-    Ok((index, keyed_imports))
+    Ok((index, keyed_imports, kept_v7))
 }
 
 /// What an imported application's record must not repeat on import.
@@ -199,6 +219,9 @@ fn load_segments(
                 for loaded in rx {
                     let seg = &loaded.segment;
                     for (i, row) in seg.rows.iter().enumerate() {
+                        if row.is_hole() {
+                            continue;
+                        }
                         let p = Pseudonym(row.name_phone);
                         if index.shard_of(&p) % WORKERS != part {
                             continue;
@@ -290,12 +313,13 @@ impl Inner {
 
     /// Mirrors a committed change in memory.
     fn apply(&self, d: &IndexDelta) {
-        for e in &d.removed {
+        for e in d.removed.iter().chain(&d.implied_removed) {
             self.index.remove(&e.pseudonym, &e.app);
         }
         for e in d.added.iter().chain(&d.implied) {
             self.index.insert(&e.pseudonym, prior(e));
         }
+        self.note_kept(&d.added);
         if !d.keyed_removed.is_empty() || !d.keyed_added.is_empty() {
             let mut keyed = self.keyed_imports();
             for k in &d.keyed_removed {
@@ -311,6 +335,10 @@ impl Inner {
 
     fn keyed_imports(&self) -> MutexGuard<'_, HashSet<ImportKey>> {
         self.keyed_imports.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn kept_v7(&self) -> MutexGuard<'_, HashSet<[u8; 16]>> {
+        self.kept_v7.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The index entries application `uuid` currently has (in memory, and in the store for a

@@ -406,3 +406,41 @@ pub struct Stats {
     /// Bytes on disk.
     pub size_on_disk: u64,
 }
+
+/// What [`Engine::purge`](crate::Engine::purge) removed (or, for a dry run, would remove).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct PurgeReport {
+    /// Counted only: nothing was written.
+    pub dry_run: bool,
+    /// Import segments removed whole (every row expired or superseded).
+    pub segments_dropped: u64,
+    /// Import segments rewritten in place, expired rows turned into holes.
+    pub segments_rewritten: u64,
+    /// Imported rows removed (expired, not superseded by a record).
+    pub rows_removed: u64,
+    /// Application records removed: expired registered applications and expired overrides
+    /// of imported rows.
+    pub records_removed: u64,
+    /// Tombstones (deleted applications) whose pseudonyms and token were scrubbed.
+    pub tombstones_scrubbed: u64,
+    /// Journeys removed (no live application, ended before the horizon).
+    pub journeys_removed: u64,
+    /// Error journal entries removed (older than the journal retention).
+    pub journal_removed: u64,
+    /// In-memory index entries removed (stored ones and those implied by segment rows).
+    pub index_entries_removed: u64,
+    /// The horizon: nothing that could block a candidate at a reference date at or after it
+    /// was removed.
+    #[serde(serialize_with = "serialize_display")]
+    pub horizon: Timestamp,
+    /// Bytes on disk before the purge (sled reclaims space lazily, so the figure after may
+    /// not drop at once).
+    pub bytes_before: u64,
+    /// Bytes on disk after the purge.
+    pub bytes_after: u64,
+}
+
+fn serialize_display<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(t)
+}

@@ -85,6 +85,9 @@ pub(crate) struct IndexDelta {
     pub keyed_removed: Vec<ImportKey>,
     /// Keyed imports added (an identity key was attached to an imported row).
     pub keyed_added: Vec<ImportKey>,
+    /// Entries implied by segment rows that a purge turned into holes (memory only: nothing
+    /// is stored for them, so nothing is removed from storage).
+    pub implied_removed: Vec<IndexEntry>,
 }
 
 /// One mutation, applied atomically by [`WriteTxn::commit`]. Consumed on commit.
@@ -100,7 +103,61 @@ pub(crate) struct ChangeSet {
     pub journal: Vec<(JournalId, JournalRecord)>,
     /// The index delta these writes imply.
     pub index: IndexDelta,
+    /// What a retention purge removes or rewrites (empty for every other change).
+    pub purge: PurgeChanges,
 }
+
+// ---- Retention purge (SPEC §11.6) -------------------------------------------------------
+
+/// The part of a [`ChangeSet`] only a purge fills: removals, and segments rewritten in
+/// place (same id, same row positions, expired rows turned into holes, so that every kept
+/// row keeps its uuid). Scrubbed tombstones are ordinary writes in [`ChangeSet::apps`].
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct PurgeChanges {
+    /// Application records removed (registered ones, or an imported row's override).
+    pub apps: Vec<[u8; 16]>,
+    /// Segments rewritten: replace the stored segment of the same id.
+    pub rewritten: Vec<Segment>,
+    /// Segments removed (every row expired or superseded).
+    pub segments: Vec<u64>,
+    /// Journeys removed, by operator and `operator_journey_id`.
+    pub journeys: Vec<(u32, String)>,
+    /// Journal entries removed.
+    pub journal: Vec<JournalId>,
+}
+
+impl PurgeChanges {
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == PurgeChanges::default()
+    }
+}
+
+/// What a purge reads, under the write lock (so that what it decides on is what it removes).
+pub(crate) trait PurgeScan {
+    /// Every application record (registered applications, and imported rows' overrides),
+    /// with its uuid.
+    fn scan_records(
+        &self,
+        f: &mut dyn FnMut([u8; 16], AppRecord) -> Result<(), Error>,
+    ) -> Result<(), Error>;
+
+    /// Every import segment, with its rows' uuid mask.
+    fn scan_segments(
+        &self,
+        f: &mut dyn FnMut(LoadedSegment) -> Result<(), Error>,
+    ) -> Result<(), Error>;
+
+    /// Every journey, with its operator.
+    fn scan_journeys(
+        &self,
+        f: &mut dyn FnMut(u32, JourneyRecord) -> Result<(), Error>,
+    ) -> Result<(), Error>;
+
+    /// The ids of the journal entries dated strictly before `at` (ms).
+    fn journal_before(&self, at: i64) -> Result<Vec<JournalId>, Error>;
+}
+
+// ---- end of retention purge ---------------------------------------------------------------
 
 impl ChangeSet {
     /// Does it change nothing?
@@ -110,6 +167,7 @@ impl ChangeSet {
             && self.journeys.is_empty()
             && self.journal.is_empty()
             && self.index == IndexDelta::default()
+            && self.purge.is_empty()
     }
 }
 
@@ -147,7 +205,7 @@ pub(crate) trait Reads {
 }
 
 /// A write in progress: holds the registry-wide write lock until dropped.
-pub(crate) trait WriteTxn: Reads {
+pub(crate) trait WriteTxn: Reads + PurgeScan {
     /// Changes committed by other processes since this one last looked, in commit order
     /// (empty for a single-process backend).
     fn catch_up(&mut self) -> Result<Vec<IndexDelta>, Error>;

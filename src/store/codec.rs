@@ -8,13 +8,19 @@
 use bincode::{Decode, Encode};
 
 use crate::error::Error;
-use crate::fields::{JourneyStatus, OperatorClass, OperatorJourneyId, Timestamp};
+use crate::fields::{JourneyStatus, JourneyType, OperatorClass, OperatorJourneyId, Timestamp};
 use crate::store::decode_error::DecodeError;
 use crate::store::keys::{app_kind_code, app_kind_from_code, check4, jt_byte, jt_from_byte};
-use crate::store::records::{AppRecord, JournalKind, JournalRecord, JourneyRecord, PointRecord};
+use crate::store::records::{
+    AppKind, AppRecord, JournalKind, JournalRecord, JourneyRecord, PastApplication, PointRecord,
+};
 
-/// Version byte written in front of every record.
+/// Version byte written in front of journey and journal records (formats 2 and 3), and of
+/// application records in format 2.
 pub(crate) const RECORD_VERSION: u8 = 1;
+/// Version byte written in front of application records since format 3 ([`AppRecord`] with
+/// `past`); version 1 (format 2) application records still decode, with `past: None`.
+pub(crate) const APP_RECORD_VERSION: u8 = 2;
 /// No record is larger than this (journeys with 20 incentives are < 4 KiB).
 const LIMIT: usize = 64 * 1024;
 
@@ -30,15 +36,21 @@ pub(crate) trait Record: Sized {
     fn to_wire(&self) -> Self::Wire;
     /// The record a decoded wire form holds, when every field is in range.
     fn from_wire(w: Self::Wire) -> Result<Self, DecodeError>;
+    /// The version byte written in front of the body.
+    const VERSION: u8 = RECORD_VERSION;
+    /// The wire form of an older version `v`'s body; `None` when `v` is not one.
+    fn decode_older(_v: u8, _body: &[u8]) -> Option<Result<Self::Wire, DecodeError>> {
+        None
+    }
 }
 
 /// Encodes a record: `[version][bincode body][check ×4 over version and body]`.
 pub(crate) fn encode<T: Record>(value: &T) -> Vec<u8> {
-    encode_wire(&value.to_wire())
+    encode_wire(T::VERSION, &value.to_wire())
 }
 
-fn encode_wire<W: Encode>(wire: &W) -> Vec<u8> {
-    let mut out = vec![RECORD_VERSION];
+fn encode_wire<W: Encode>(version: u8, wire: &W) -> Vec<u8> {
+    let mut out = vec![version];
     // Encoding into a Vec only fails past the limit, which no record reaches; an error here
     // would be a bug, surfaced as an empty (and therefore corrupt-on-read) body.
     if let Ok(body) = bincode::encode_to_vec(wire, config()) {
@@ -61,22 +73,34 @@ fn decode_bytes<T: Record>(bytes: &[u8]) -> Result<T, DecodeError> {
     if check != check4(&[payload]) {
         return Err(DecodeError::Checksum);
     }
-    match payload.split_first() {
-        None => Err(DecodeError::Empty),
-        Some((&RECORD_VERSION, body)) => {
-            if body.len() > LIMIT {
-                return Err(DecodeError::TooLarge(body.len()));
-            }
-            match bincode::decode_from_slice::<T::Wire, _>(body, config()) {
-                Ok((w, n)) if n == body.len() => T::from_wire(w),
-                Ok((_, n)) => Err(DecodeError::Trailing(body.len() - n)),
-                Err(e) => Err(DecodeError::Body(e.to_string())),
+    let Some((&version, body)) = payload.split_first() else {
+        return Err(DecodeError::Empty);
+    };
+    if body.len() > LIMIT {
+        return Err(DecodeError::TooLarge(body.len()));
+    }
+    let wire = if version == T::VERSION {
+        decode_body::<T::Wire>(body)?
+    } else {
+        match T::decode_older(version, body) {
+            Some(w) => w?,
+            None => {
+                return Err(DecodeError::Version {
+                    what: "record",
+                    found: version,
+                })
             }
         }
-        Some((v, _)) => Err(DecodeError::Version {
-            what: "record",
-            found: *v,
-        }),
+    };
+    T::from_wire(wire)
+}
+
+/// The wire struct `body` holds, all of it.
+fn decode_body<W: Decode<()>>(body: &[u8]) -> Result<W, DecodeError> {
+    match bincode::decode_from_slice::<W, _>(body, config()) {
+        Ok((w, n)) if n == body.len() => Ok(w),
+        Ok((_, n)) => Err(DecodeError::Trailing(body.len() - n)),
+        Err(e) => Err(DecodeError::Body(e.to_string())),
     }
 }
 
@@ -157,7 +181,7 @@ fn journal_from_code(b: u8) -> Option<JournalKind> {
     }
 }
 
-/// An application record as format 2 writes it.
+/// An application record as format 3 writes it (record version 2).
 #[derive(Debug, Clone, PartialEq, Encode, Decode)]
 pub(crate) struct AppWire {
     kind: u8,
@@ -172,10 +196,61 @@ pub(crate) struct AppWire {
     name_phone: [u8; 16],
     license: Option<[u8; 16]>,
     identity_key: Option<[u8; 16]>,
+    /// A past standardized application imported from the decommissioned registry (SPEC §11.2).
+    past: Option<PastWire>,
+}
+
+/// What a past application keeps beyond the other fields.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub(crate) struct PastWire {
+    operator_journey_id: Option<String>,
+}
+
+/// An application record as format 2 wrote it (record version 1): [`AppWire`] without
+/// `past`. Decoded, never written.
+#[derive(Debug, Clone, PartialEq, Decode)]
+struct AppWireV1 {
+    kind: u8,
+    journey_type: u8,
+    operator_id: u32,
+    datetime: i64,
+    created_at: i64,
+    application_timestamp: Option<i64>,
+    journey: Option<(u64, String)>,
+    token: Option<String>,
+    deleted_at: Option<i64>,
+    name_phone: [u8; 16],
+    license: Option<[u8; 16]>,
+    identity_key: Option<[u8; 16]>,
+}
+
+impl From<AppWireV1> for AppWire {
+    fn from(r: AppWireV1) -> Self {
+        AppWire {
+            kind: r.kind,
+            journey_type: r.journey_type,
+            operator_id: r.operator_id,
+            datetime: r.datetime,
+            created_at: r.created_at,
+            application_timestamp: r.application_timestamp,
+            journey: r.journey,
+            token: r.token,
+            deleted_at: r.deleted_at,
+            name_phone: r.name_phone,
+            license: r.license,
+            identity_key: r.identity_key,
+            past: None,
+        }
+    }
 }
 
 impl Record for AppRecord {
     type Wire = AppWire;
+    const VERSION: u8 = APP_RECORD_VERSION;
+
+    fn decode_older(v: u8, body: &[u8]) -> Option<Result<AppWire, DecodeError>> {
+        (v == RECORD_VERSION).then(|| decode_body::<AppWireV1>(body).map(AppWire::from))
+    }
 
     fn to_wire(&self) -> AppWire {
         AppWire {
@@ -191,6 +266,9 @@ impl Record for AppRecord {
             name_phone: self.name_phone,
             license: self.license,
             identity_key: self.identity_key,
+            past: self.past.as_ref().map(|p| PastWire {
+                operator_journey_id: p.operator_journey_id.clone(),
+            }),
         }
     }
 
@@ -201,9 +279,32 @@ impl Record for AppRecord {
         {
             instant(t, "timestamp")?;
         }
+        let kind = code("kind", w.kind, app_kind_from_code)?;
+        let journey_type = code("journey type", w.journey_type, jt_from_byte)?;
+        let past = match w.past {
+            None => None,
+            Some(_) if kind != AppKind::Standardized || w.journey.is_some() => {
+                return Err(DecodeError::Past(
+                    "of another kind than standardized or with a journey",
+                ))
+            }
+            Some(PastWire {
+                operator_journey_id: Some(ojid),
+            }) if journey_type == JourneyType::Short => Some(PastApplication {
+                operator_journey_id: Some(journey_id_text(ojid)?),
+            }),
+            Some(PastWire {
+                operator_journey_id: Some(_),
+            }) => return Err(DecodeError::Past("long with an operator_journey_id")),
+            Some(PastWire {
+                operator_journey_id: None,
+            }) => Some(PastApplication {
+                operator_journey_id: None,
+            }),
+        };
         Ok(AppRecord {
-            kind: code("kind", w.kind, app_kind_from_code)?,
-            journey_type: code("journey type", w.journey_type, jt_from_byte)?,
+            kind,
+            journey_type,
             operator_id: w.operator_id,
             datetime: instant(w.datetime, "datetime")?,
             created_at: instant(w.created_at, "created_at")?,
@@ -217,6 +318,7 @@ impl Record for AppRecord {
             name_phone: w.name_phone,
             license: w.license,
             identity_key: w.identity_key,
+            past,
         })
     }
 }
@@ -389,6 +491,73 @@ mod tests {
         }
     }
 
+    fn past() -> AppRecord {
+        AppRecord {
+            kind: AppKind::Standardized,
+            journey_type: JourneyType::Short,
+            operator_id: 3,
+            datetime: 1_700_000_000_000,
+            created_at: 1_700_000_000_000,
+            application_timestamp: Some(1_699_000_000_000),
+            journey: None,
+            token: Some("kept".into()),
+            deleted_at: None,
+            name_phone: [1; 16],
+            license: Some([2; 16]),
+            identity_key: None,
+            past: Some(PastApplication {
+                operator_journey_id: Some("j-1".into()),
+            }),
+        }
+    }
+
+    /// A past application is standardized, without a journey record, and only a short one
+    /// carries a valid `operator_journey_id`; a version-1 record decodes with `past: None`.
+    #[test]
+    fn past_applications_are_validated() {
+        let ok = past();
+        assert_eq!(
+            decode::<AppRecord>(&encode(&ok), || "x".into()).ok(),
+            Some(ok)
+        );
+        let bad = [
+            AppRecord {
+                kind: AppKind::Specific,
+                ..past()
+            },
+            AppRecord {
+                journey: Some((4, "j-1".into())),
+                ..past()
+            },
+            AppRecord {
+                journey_type: JourneyType::Long,
+                ..past()
+            },
+            AppRecord {
+                past: Some(PastApplication {
+                    operator_journey_id: Some("a b".into()),
+                }),
+                ..past()
+            },
+        ];
+        for r in bad {
+            let err = decode::<AppRecord>(&encode(&r), || "application".into());
+            assert!(matches!(err, Err(Error::Corrupt { .. })), "{r:?}");
+        }
+        let v1 = AppRecord {
+            past: None,
+            ..past()
+        };
+        let mut bytes = vec![RECORD_VERSION];
+        let body = bincode::encode_to_vec(v1.to_wire(), config()).expect("encodes");
+        // Version 1 is the version-2 body without its last field (`past: None` is one 0 byte).
+        assert_eq!(body.last(), Some(&0));
+        bytes.extend_from_slice(&body[..body.len() - 1]);
+        let check = check4(&[&bytes]);
+        bytes.extend_from_slice(&check);
+        assert_eq!(decode::<AppRecord>(&bytes, || "x".into()).ok(), Some(v1));
+    }
+
     /// Format 2 stored a journey status as its position in `JourneyStatus::ALL`: the codes
     /// are that, written down, so that reordering the list cannot change the bytes.
     #[test]
@@ -430,7 +599,9 @@ mod tests {
             journey_type: 7,
             ..sample().to_wire()
         };
-        let err = decode::<JournalRecord>(&encode_wire(&out_of_range), || "journal".into());
+        let err = decode::<JournalRecord>(&encode_wire(RECORD_VERSION, &out_of_range), || {
+            "journal".into()
+        });
         assert!(
             matches!(err, Err(Error::Corrupt { reason, .. }) if reason.contains("journey type"))
         );

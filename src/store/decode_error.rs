@@ -66,6 +66,9 @@ pub(crate) enum DecodeError {
     /// A stored `operator_journey_id` that is not one.
     #[error("operator_journey_id invalid")]
     JourneyId,
+    /// A past (imported standardized) application that cannot be one.
+    #[error("an imported past application {0}")]
+    Past(&'static str),
 }
 
 impl DecodeError {

@@ -1,7 +1,9 @@
-//! Golden bytes of on-disk format 2: every key and value family encoded from fixed inputs and
-//! compared with `tests/fixtures/format-2.hex`, and decoded back from those committed bytes.
-//! A change of layout fails here; it must come with a new format version (and a new fixture
-//! file, written with
+//! Golden bytes of the on-disk formats: every key and value family encoded from fixed inputs
+//! and compared with `tests/fixtures/format-3.hex` (this build's format), and decoded back
+//! from those committed bytes; format 2's committed bytes (`tests/fixtures/format-2.hex`,
+//! never rewritten) still decode to the same values, and the families format 3 did not change
+//! still encode to them. A change of layout fails here; it must come with a new format version
+//! (and a new fixture file, written with
 //! `CEE_WRITE_FIXTURES=1 cargo test -p cee-eligibility --lib golden::encoding`).
 
 use std::collections::BTreeMap;
@@ -10,14 +12,15 @@ use super::codec;
 use super::imported_uuid::UuidMask;
 use super::keys;
 use super::records::{
-    AppKind, AppRecord, IndexEntry, JournalKind, JournalRecord, JourneyRecord, PointRecord,
-    Segment, SegmentRow,
+    AppKind, AppRecord, IndexEntry, JournalKind, JournalRecord, JourneyRecord, PastApplication,
+    PointRecord, Segment, SegmentRow,
 };
 use super::segment;
 use crate::fields::{JourneyStatus, JourneyType, OperatorClass};
 use crate::identity::{IdKind, Keys, Pseudonym};
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/format-2.hex");
+const FIXTURE_2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/format-2.hex");
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/format-3.hex");
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -44,8 +47,35 @@ fn app() -> AppRecord {
         name_phone: [0x11; 16],
         license: Some([0x22; 16]),
         identity_key: Some([0x33; 16]),
+        past: None,
     }
 }
+
+/// A past standardized application imported with its kept uuid (format 3).
+fn past_app() -> AppRecord {
+    AppRecord {
+        kind: AppKind::Standardized,
+        journey_type: JourneyType::Short,
+        operator_id: 8,
+        datetime: 1_686_787_200_000,
+        created_at: 1_718_452_800_000,
+        application_timestamp: Some(1_686_700_800_000),
+        journey: None,
+        token: Some("b2xkIHRva2Vu".into()),
+        deleted_at: None,
+        name_phone: [0x77; 16],
+        license: Some([0x88; 16]),
+        identity_key: None,
+        past: Some(PastApplication {
+            operator_journey_id: Some("old-journey-7".into()),
+        }),
+    }
+}
+
+/// A kept uuid that has the UUIDv7 shape (stored under `OVERRIDE`, like changed imports).
+const KEPT_V7: [u8; 16] = [
+    0x01, 0x88, 0xbb, 0x9a, 0x3c, 0x00, 0x7a, 0xbc, 0x8d, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab,
+];
 
 fn point(datetime: i64, lat: f64, lon: f64) -> PointRecord {
     PointRecord {
@@ -147,11 +177,18 @@ fn encoded() -> BTreeMap<&'static str, Vec<u8>> {
         ("segment_value", s.encode()),
         ("segment_row_1_uuid", s.uuid(1, &mask()).to_vec()),
         ("uuid_mask_secret_5", mask().bits().to_be_bytes().to_vec()),
+        ("past_app_key_v4", keys::app_key(&[0x45; 16]).to_vec()),
+        ("past_app_key_v7", keys::app_key(&KEPT_V7).to_vec()),
+        ("past_app_value", codec::encode(&past_app())),
     ])
 }
 
-fn fixture() -> BTreeMap<String, Vec<u8>> {
-    let text = std::fs::read_to_string(FIXTURE).expect("tests/fixtures/format-2.hex");
+/// The entries of format 2 that format 3 encodes differently (the version, and application
+/// records now carry `past`): checked in the decoding direction only.
+const CHANGED_SINCE_2: [&str; 2] = ["meta_format_value", "app_value"];
+
+fn fixture_at(path: &str) -> BTreeMap<String, Vec<u8>> {
+    let text = std::fs::read_to_string(path).expect("tests/fixtures/format-N.hex");
     text.lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|l| {
@@ -161,12 +198,16 @@ fn fixture() -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+fn fixture() -> BTreeMap<String, Vec<u8>> {
+    fixture_at(FIXTURE)
+}
+
 #[test]
 fn encoding_matches_the_committed_bytes() {
     let now = encoded();
     if std::env::var_os("CEE_WRITE_FIXTURES").is_some() {
         let mut out =
-            String::from("# On-disk format 2, written by src/store/golden.rs. Do not edit.\n");
+            String::from("# On-disk format 3, written by src/store/golden.rs. Do not edit.\n");
         for (name, bytes) in &now {
             out.push_str(&format!("{name} {}\n", hex(bytes)));
         }
@@ -213,5 +254,41 @@ fn committed_bytes_decode_to_the_same_values() {
     );
     assert_eq!(get("override_key")[0], keys::OVERRIDE);
     assert_eq!(get("app_key")[0], keys::APP);
+    assert_eq!(get("meta_format_value"), [3]);
+    assert_eq!(
+        codec::decode::<AppRecord>(&get("past_app_value"), what).ok(),
+        Some(past_app())
+    );
+    assert_eq!(get("past_app_value")[0], 2, "application record version");
+    assert_eq!(get("past_app_key_v4")[0], keys::APP);
+    assert_eq!(get("past_app_key_v7")[0], keys::OVERRIDE);
+}
+
+/// Format 2's committed bytes: what format 3 did not change still encodes to them, and every
+/// value still decodes (an application record of version 1 with `past: None`).
+#[test]
+fn format_2_bytes_still_decode_and_unchanged_families_encode_alike() {
+    let f = fixture_at(FIXTURE_2);
+    let now = encoded();
+    let mut compared = 0;
+    for (name, bytes) in &f {
+        if CHANGED_SINCE_2.contains(&name.as_str()) {
+            continue;
+        }
+        assert_eq!(
+            now.get(name.as_str()).map(|b| hex(b)),
+            Some(hex(bytes)),
+            "{name}: format 3 changed a format-2 family"
+        );
+        compared += 1;
+    }
+    assert_eq!(compared, f.len() - CHANGED_SINCE_2.len());
+    let get = |name: &str| f.get(name).cloned().expect(name);
     assert_eq!(get("meta_format_value"), [2]);
+    assert_eq!(get("app_value")[0], 1, "application record version 1");
+    assert_eq!(
+        codec::decode::<AppRecord>(&get("app_value"), || "fixture".to_owned()).ok(),
+        Some(app())
+    );
+    assert_ne!(codec::encode(&app()), get("app_value"));
 }

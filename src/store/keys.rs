@@ -25,8 +25,8 @@ pub(crate) const SEGMENT: u8 = 0x06;
 /// each supersedes its segment row.
 pub(crate) const OVERRIDE: u8 = 0x07;
 
-/// The on-disk format this build reads and writes.
-pub(crate) const FORMAT_VERSION: u8 = 2;
+/// The on-disk format this build writes (and reads; format 2 is migrated on open).
+pub(crate) const FORMAT_VERSION: u8 = 3;
 pub(crate) const META_FORMAT: &[u8] = &[META, b'f', b'o', b'r', b'm', b'a', b't'];
 pub(crate) const META_KEYCHECK: &[u8] = &[META, b'k', b'e', b'y', b'c', b'h', b'e', b'c', b'k'];
 
@@ -168,6 +168,17 @@ pub(crate) fn journal_key(at: i64, seq: u64) -> [u8; 17] {
     k[1..9].copy_from_slice(&time_bytes(at));
     k[9..17].copy_from_slice(&seq.to_be_bytes());
     k
+}
+
+/// The `(time, sequence)` of a journal key; `None` when it is not one.
+pub(crate) fn journal_id(k: &[u8]) -> Option<(i64, u64)> {
+    match k {
+        [JOURNAL, rest @ ..] if rest.len() == 16 => {
+            let at = time_from_bytes(rest[..8].try_into().ok()?);
+            Some((at, u64::from_be_bytes(rest[8..].try_into().ok()?)))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

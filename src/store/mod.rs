@@ -2,7 +2,7 @@
 //! keys, never the rules.
 //!
 //! The engine speaks to it through the [`Backend`] trait (`backend.rs`: the contract), in
-//! records; [`SledBackend`] (`sled_backend.rs`) is the first backend, on-disk format 2:
+//! records; [`SledBackend`] (`sled_backend.rs`) is the first backend, on-disk format 3:
 //! `records.rs` (the typed records), `keys.rs` (key layout), `segment.rs` (import segments),
 //! `codec.rs` (record bytes), `imported_uuid.rs` (the uuids of imported rows),
 //! `decode_error.rs` (what is wrong with damaged bytes).
@@ -34,14 +34,16 @@ pub(crate) use backend::{
     Backend, ChangeSet, IdSpace, ImportKey, IndexDelta, JournalId, LoadedSegment, Origin, Reads,
     WriteTxn,
 };
+pub(crate) use imported_uuid::is_imported as is_imported_uuid;
 pub(crate) use imported_uuid::UuidMask;
 pub use records::JournalKind;
 pub(crate) use records::{
-    AppKind, AppRecord, IndexEntry, JournalRecord, JourneyRecord, PointRecord, Segment, SegmentRow,
+    AppKind, AppRecord, IndexEntry, JournalRecord, JourneyRecord, PastApplication, PointRecord,
+    Segment, SegmentRow,
 };
 use sled_backend::SledBackend;
 
-/// Opens the backend `opts` describe (today: sled, format 2), checking its format version
+/// Opens the backend `opts` describe (today: sled, format 3), checking its format version
 /// and that it was created with the secret `keys` derive from.
 pub(crate) fn open(
     opts: &StoreOptions<'_>,
@@ -95,13 +97,16 @@ pub(crate) struct StoreOptions<'a> {
 pub(crate) struct Store {
     db: sled::Db,
     sync: Arc<durable::Syncer>,
+    /// Ours instead of sled's (`durable.rs`); `None` for a temporary database.
+    _flusher: Option<Arc<durable::Flusher>>,
 }
 
 impl Store {
     pub(crate) fn open(opts: &StoreOptions<'_>) -> Result<Self, Error> {
         let cfg = sled::Config::new()
             .cache_capacity(opts.cache_capacity)
-            .mode(sled::Mode::HighThroughput);
+            .mode(sled::Mode::HighThroughput)
+            .flush_every_ms(None);
         let cfg = match opts.path {
             Some(p) => cfg.path(p),
             None => cfg.temporary(true),
@@ -114,7 +119,13 @@ impl Store {
             match cfg.open() {
                 Ok(db) => {
                     let sync = Arc::new(durable::Syncer::open(opts.path)?);
-                    return Ok(Store { db, sync });
+                    let _flusher = match opts.path {
+                        Some(_) => {
+                            Some(Arc::new(durable::Flusher::spawn(sync.clone(), db.clone())?))
+                        }
+                        None => None,
+                    };
+                    return Ok(Store { db, sync, _flusher });
                 }
                 Err(sled::Error::Io(e))
                     if attempts < 50 && e.to_string().contains("acquire lock") =>
@@ -135,6 +146,7 @@ impl Store {
     pub(crate) fn apply(&self, batch: WriteBatch) -> Result<(), Error> {
         if !batch.is_empty() {
             self.db.apply_batch(batch.inner)?;
+            self.sync.note_write();
         }
         Ok(())
     }

@@ -43,6 +43,17 @@ pub(crate) struct AppRecord {
     pub license: Option<[u8; 16]>,
     /// The identity-key pseudonym, if any.
     pub identity_key: Option<[u8; 16]>,
+    /// A past standardized application imported from the decommissioned registry (SPEC
+    /// §11.2; format 3): its uuid and token are the ones it had there, it refers to no
+    /// journey record here. `None` for every other application.
+    pub past: Option<PastApplication>,
+}
+
+/// What an imported past application keeps beyond [`AppRecord`]'s fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PastApplication {
+    /// Short: the `operator_journey_id` it was sent with (no journey record is needed).
+    pub operator_journey_id: Option<String>,
 }
 
 /// A journey point.
@@ -107,6 +118,24 @@ pub(crate) struct SegmentRow {
     pub datetime: i64,
     pub name_phone: [u8; 16],
 }
+
+impl SegmentRow {
+    /// A purged row's place (see `segment.rs`): no pseudonym, the earliest instant. A real
+    /// row cannot look like this (its pseudonym would be a 128-bit hash equal to zero).
+    pub(crate) const HOLE: SegmentRow = SegmentRow {
+        journey_type: JourneyType::Short,
+        datetime: HOLE_DATETIME,
+        name_phone: [0; 16],
+    };
+
+    /// Is this row a hole left by a purge?
+    pub(crate) fn is_hole(&self) -> bool {
+        *self == Self::HOLE
+    }
+}
+
+/// 0000-01-01T00:00:00Z in ms: `Timestamp::MIN`, the earliest instant a row may hold.
+pub(crate) const HOLE_DATETIME: i64 = -62_167_219_200_000;
 
 /// The rows of one import call, all from one operator at one instant.
 #[derive(Debug, Clone, PartialEq, Eq)]

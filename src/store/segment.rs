@@ -13,8 +13,11 @@
 //!
 //! A row's application uuid is not stored: it is computed from the segment (see
 //! `store::imported_uuid`). A row that is later changed (identity key attached, deleted) gets
-//! a full record under `[07][uuid]` that supersedes it; the
-//! segment itself is never rewritten.
+//! a full record under `[07][uuid]` that supersedes it. A segment is rewritten only by a
+//! retention purge, in place (same key, same row positions): a row that expired, or that an
+//! override supersedes, becomes a **hole** ([`SegmentRow::HOLE`]: the all-zero pseudonym at
+//! the earliest instant, `0000-01-01`), trailing holes are cut off, and a segment of holes
+//! only is removed. Rows keep their positions, so every kept row keeps its uuid.
 
 use super::decode_error::DecodeError;
 use super::imported_uuid::{instant_of, locate, uuid, UuidMask, MAX_ROWS, MAX_SEGMENT_ID};
@@ -132,12 +135,14 @@ pub(crate) fn names_row(segment: &Segment, u: &[u8; 16], mask: &UuidMask) -> Opt
     (id == segment.id && instant_of(u) == Some(UuidMask::instant(segment.created_at)))
         .then(|| segment.rows.get(row).copied())
         .flatten()
+        .filter(|r| !r.is_hole())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fields::JourneyType;
+    use crate::store::records::HOLE_DATETIME;
 
     fn sample() -> Segment {
         Segment {
@@ -186,6 +191,22 @@ mod tests {
             );
             assert_eq!(locate(uuid::Uuid::new_v4().as_bytes(), &mask), None);
         }
+    }
+
+    #[test]
+    fn holes_decode_and_name_no_row() {
+        assert_eq!(
+            crate::fields::Timestamp::from_millis(HOLE_DATETIME),
+            Some(crate::fields::Timestamp::MIN)
+        );
+        let mut s = sample();
+        s.rows[1] = SegmentRow::HOLE;
+        let v = s.encode();
+        assert_eq!(Segment::decode(&key(s.id), &v), Ok(s.clone()));
+        let mask = UuidMask::new(0x77 << 40);
+        assert_eq!(names_row(&s, &s.uuid(1, &mask), &mask), None);
+        assert_eq!(names_row(&s, &s.uuid(2, &mask), &mask), Some(s.rows[2]));
+        assert!(!s.rows[0].is_hole());
     }
 
     #[test]

@@ -10,7 +10,10 @@ use crate::error::Error;
 use crate::fields::ApplicationId;
 use crate::identity::{IdKind, Keys};
 
-use super::backend::{Backend, Census, ChangeSet, IdSpace, LoadedSegment, Origin, Reads, WriteTxn};
+use super::backend::{
+    Backend, Census, ChangeSet, IdSpace, JournalId, LoadedSegment, Origin, PurgeScan, Reads,
+    WriteTxn,
+};
 use super::codec;
 use super::imported_uuid::{self, UuidMask};
 use super::keys;
@@ -65,6 +68,18 @@ fn check_meta(store: &Store, keys: &Keys) -> Result<(), Error> {
         (Some(f), Some(c)) => {
             match f.as_slice() {
                 [v] if *v == keys::FORMAT_VERSION => {}
+                // Format 2 → 3 adds a record version (application records with `past`) and
+                // rewrites nothing: format-2 records still decode. Only the version moves,
+                // so that a build that reads format 2 only refuses the registry from now on.
+                [2] => {
+                    if c.as_slice() != keys.key_check() {
+                        return Err(Error::WrongSecret);
+                    }
+                    let mut b = WriteBatch::default();
+                    b.insert(keys::META_FORMAT, &[keys::FORMAT_VERSION]);
+                    store.apply(b)?;
+                    store.flush()?;
+                }
                 [v] => {
                     return Err(Error::UnsupportedFormat {
                         found: *v,
@@ -112,6 +127,7 @@ fn row_record(seg: &Segment, row: &SegmentRow) -> AppRecord {
         name_phone: row.name_phone,
         license: None,
         identity_key: None,
+        past: None,
     }
 }
 
@@ -223,6 +239,22 @@ impl WriteTxn for SledTxn<'_> {
         for e in &changes.index.removed {
             batch.remove(&e.key());
         }
+        let purge = &changes.purge;
+        for uuid in &purge.apps {
+            batch.remove(&keys::app_key(uuid));
+        }
+        for id in &purge.segments {
+            batch.remove(&segment::key(*id));
+        }
+        for (operator, ojid) in &purge.journeys {
+            batch.remove(&keys::journey_key(*operator, ojid));
+        }
+        for id in &purge.journal {
+            batch.remove(&keys::journal_key(id.at, id.seq));
+        }
+        for seg in &purge.rewritten {
+            batch.insert(&segment::key(seg.id), &seg.encode());
+        }
         for seg in &changes.segments {
             if !seg.storable() {
                 return Err(Error::Corrupt {
@@ -251,6 +283,84 @@ impl WriteTxn for SledTxn<'_> {
         self.backend.store.apply(batch)
     }
 }
+
+// ---- Retention purge (SPEC §11.6) ----
+
+impl PurgeScan for SledTxn<'_> {
+    fn scan_records(
+        &self,
+        f: &mut dyn FnMut([u8; 16], AppRecord) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        for family in [keys::APP, keys::OVERRIDE] {
+            for kv in self.backend.store.scan_prefix(&[family]) {
+                let (k, v) = kv?;
+                let uuid: [u8; 16] =
+                    k.get(1..)
+                        .and_then(|u| u.try_into().ok())
+                        .ok_or_else(|| Error::Corrupt {
+                            record: "application record".into(),
+                            reason: format!("malformed key ({} bytes)", k.len()),
+                        })?;
+                f(uuid, codec::decode(&v, || app_name(&uuid))?)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn scan_segments(
+        &self,
+        f: &mut dyn FnMut(LoadedSegment) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        for kv in self.backend.store.scan_prefix(&[keys::SEGMENT]) {
+            let (k, v) = kv?;
+            let segment = decode_segment(&k, &v)?;
+            let mask = UuidMask::of(&self.backend.keys, segment.created_at);
+            f(LoadedSegment { segment, mask })?;
+        }
+        Ok(())
+    }
+
+    fn scan_journeys(
+        &self,
+        f: &mut dyn FnMut(u32, JourneyRecord) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        for kv in self.backend.store.scan_prefix(&[keys::JOURNEY]) {
+            let (k, v) = kv?;
+            let operator = k
+                .get(1..5)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_be_bytes)
+                .ok_or_else(|| Error::Corrupt {
+                    record: "journey".into(),
+                    reason: format!("malformed key ({} bytes)", k.len()),
+                })?;
+            f(
+                operator,
+                codec::decode(&v, || format!("journey of operator {operator}"))?,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn journal_before(&self, at: i64) -> Result<Vec<JournalId>, Error> {
+        let mut out = Vec::new();
+        // Keys are in time order: stop at the first entry not older than `at`.
+        for kv in self.backend.store.scan_prefix(&[keys::JOURNAL]) {
+            let (k, _) = kv?;
+            let (t, seq) = keys::journal_id(&k).ok_or_else(|| Error::Corrupt {
+                record: "error journal entry".into(),
+                reason: format!("malformed key ({} bytes)", k.len()),
+            })?;
+            if t >= at {
+                break;
+            }
+            out.push(JournalId { at: t, seq });
+        }
+        Ok(out)
+    }
+}
+
+// ---- end of retention purge ----
 
 impl Backend for SledBackend {
     fn load_changed_imports(
@@ -334,7 +444,7 @@ impl Backend for SledBackend {
             let seg = decode_segment(&k, &v)?;
             let mask = UuidMask::of(&self.keys, seg.created_at);
             for (i, row) in seg.rows.iter().enumerate() {
-                if !overridden.contains(&keys::app_key(&seg.uuid(i, &mask))[..]) {
+                if !row.is_hole() && !overridden.contains(&keys::app_key(&seg.uuid(i, &mask))[..]) {
                     f(&row_record(&seg, row));
                 }
             }

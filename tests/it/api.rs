@@ -11,6 +11,7 @@ mod journeys;
 mod journeys_v3;
 mod register;
 mod routing;
+mod standardized;
 
 use cee_eligibility::api::{Api, Response};
 use cee_eligibility::clock::ManualClock;

@@ -137,3 +137,13 @@ fn backup_under_write_load_is_a_consistent_cut() -> R {
     assert!(total_before > 0, "nothing written before the backup");
     Ok(())
 }
+
+#[test]
+fn backup_refuses_a_temporary_registry_and_leaves_nothing() -> R {
+    let (engine, _) = engine_at(NOW);
+    let tmp = tempfile::tempdir()?;
+    let dest = tmp.path().join("copy");
+    assert!(matches!(engine.backup(&dest), Err(Error::Config(_))));
+    assert!(!dest.exists());
+    Ok(())
+}

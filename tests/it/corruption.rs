@@ -14,7 +14,8 @@ use cee_eligibility::*;
 
 use crate::common::*;
 
-// Mirrors of the records of `src/store/codec.rs` (record version 1), to damage single fields.
+// Mirrors of the records of `src/store/codec.rs` (application records: version 2, since
+// format 3; journeys and journal: version 1), to damage single fields.
 // `mirrors_match_the_stored_records` fails if they drift from the real ones.
 
 #[derive(Debug, Clone, PartialEq, Encode, Decode)]
@@ -31,6 +32,29 @@ struct AppRecord {
     name_phone: [u8; 16],
     license: Option<[u8; 16]>,
     identity_key: Option<[u8; 16]>,
+    past: Option<PastApplication>,
+}
+
+#[derive(Debug, Clone, PartialEq, Encode, Decode)]
+struct PastApplication {
+    operator_journey_id: Option<String>,
+}
+
+/// A mirror and the record version the engine writes it with.
+trait Mirror: Encode + Decode<()> {
+    const VERSION: u8;
+}
+
+impl Mirror for AppRecord {
+    const VERSION: u8 = 2;
+}
+
+impl Mirror for JourneyRecord {
+    const VERSION: u8 = 1;
+}
+
+impl Mirror for JournalRecord {
+    const VERSION: u8 = 1;
 }
 
 #[derive(Debug, Clone, PartialEq, Encode, Decode)]
@@ -77,8 +101,8 @@ fn check4(parts: &[&[u8]]) -> [u8; 4] {
     h.finalize().as_bytes()[..4].try_into().unwrap()
 }
 
-fn decode<T: Decode<()>>(v: &[u8]) -> T {
-    assert_eq!(v[0], 1, "record version");
+fn decode<T: Mirror>(v: &[u8]) -> T {
+    assert_eq!(v[0], T::VERSION, "record version");
     let (payload, check) = v.split_at(v.len() - 4);
     assert_eq!(check, check4(&[payload]), "record check");
     let (r, n) = bincode::decode_from_slice(&payload[1..], bincode::config::standard()).unwrap();
@@ -88,8 +112,8 @@ fn decode<T: Decode<()>>(v: &[u8]) -> T {
 
 /// Encodes like the engine, with a valid check: damage made this way is only caught by
 /// field validation.
-fn encode<T: Encode>(r: &T) -> Vec<u8> {
-    let mut v = vec![1];
+fn encode<T: Mirror>(r: &T) -> Vec<u8> {
+    let mut v = vec![T::VERSION];
     v.extend(bincode::encode_to_vec(r, bincode::config::standard()).unwrap());
     let check = check4(&[&v]);
     v.extend_from_slice(&check);
@@ -296,7 +320,7 @@ fn damaged(original: &[u8]) -> Vec<(String, Vec<u8>)> {
             v
         }),
     ];
-    for version in [0u8, 2, 0x7f, 0xff] {
+    for version in [0u8, 3, 0x7f, 0xff] {
         let mut v = original.to_vec();
         v[0] = version;
         out.push((format!("version byte {version}"), v));
@@ -641,16 +665,16 @@ fn damaged_metadata_is_refused() {
     let format = b"\x00format".to_vec();
     let keycheck = b"\x00keycheck".to_vec();
     let original = with_sled(f.dir.path(), |db| get(db, &keycheck));
-    for bad in [&[0][..], &[1], &[3], &[0xff]] {
+    for bad in [&[0][..], &[1], &[4], &[0xff]] {
         with_sled(f.dir.path(), |db| put(db, &format, bad));
         let r = open(f.dir.path());
         assert!(
-            matches!(r, Err(Error::UnsupportedFormat { found, supported: 2 }) if found == bad[0]),
+            matches!(r, Err(Error::UnsupportedFormat { found, supported: 3 }) if found == bad[0]),
             "format {bad:?}: {r:?}"
         );
     }
     // Not one byte: not a version at all ("version 2, this build reads 2" would mislead).
-    for bad in [&[][..], &[2, 0]] {
+    for bad in [&[][..], &[3, 0]] {
         with_sled(f.dir.path(), |db| put(db, &format, bad));
         assert_corrupt(
             open(f.dir.path()),
@@ -661,7 +685,7 @@ fn damaged_metadata_is_refused() {
     with_sled(f.dir.path(), |db| db.remove(&format).unwrap());
     assert_corrupt(open(f.dir.path()), "database metadata", "format missing");
     with_sled(f.dir.path(), |db| {
-        put(db, &format, &[2]);
+        put(db, &format, &[3]);
         db.remove(&keycheck).unwrap();
     });
     assert_corrupt(open(f.dir.path()), "database metadata", "keycheck missing");
@@ -677,7 +701,7 @@ fn damaged_metadata_is_refused() {
 type Damage<T> = fn(&mut T);
 
 /// Rewrites one record through its mirror; returns the original value.
-fn edit<T: Encode + Decode<()>>(dir: &Path, key: &[u8], f: impl FnOnce(&mut T)) -> Vec<u8> {
+fn edit<T: Mirror>(dir: &Path, key: &[u8], f: impl FnOnce(&mut T)) -> Vec<u8> {
     with_sled(dir, |db| {
         let original = get(db, key);
         let mut r: T = decode(&original);

@@ -8,7 +8,8 @@
 //! Protocol (child stdout, one line per event, flushed before the next call):
 //! `READY`, `START IMPORT <batch>` / `IMPORT <batch> <n>`, `START IDENT <batch>` /
 //! `IDENT <batch> <n>`, `START REG <n> <long|short>` /
-//! `JOURNEY <n>` / `REG <uuid> <long|short> <n>`, `START DEL <n>` / `DEL <n>`. A `START` line
+//! `JOURNEY <n>` / `REG <uuid> <long|short> <n>`, `START DEL <n>` / `DEL <n>`,
+//! `START STD <batch>` / `STD <batch> <n>` (past standardized applications). A `START` line
 //! is written *before* the call, so the parent knows every write that may have reached the
 //! disk, and checks that each one is there entirely or not at all.
 
@@ -28,6 +29,9 @@ const SEED_VAR: &str = "CEE_CRASH_SEED";
 const BATCH_VAR: &str = "CEE_CRASH_FIRST_BATCH";
 const REG_VAR: &str = "CEE_CRASH_FIRST_REG";
 const UNIDENTIFIED_VAR: &str = "CEE_CRASH_UNIDENTIFIED";
+const STD_VAR: &str = "CEE_CRASH_FIRST_STD";
+/// Standardized import batches: phones `+3367sbiii` need `s < 100`.
+const MAX_STD: u64 = 99;
 const SECRET: [u8; 32] = [9; 32];
 const NOW: &str = "2024-06-15T12:00:00Z";
 const ROWS: usize = 1000;
@@ -116,6 +120,33 @@ fn identity_rows(batch: u64) -> Vec<IdentityRow> {
         .collect()
 }
 
+/// Past standardized applications of batch `s` (SPEC §11.2): kept uuids and tokens, one
+/// licence each, half short and half long.
+fn std_rows(s: u64) -> Vec<StandardizedRow> {
+    (0..ROWS)
+        .map(|i| StandardizedRow {
+            journey_type: batch_jt(i).into(),
+            datetime: "2023-06-01T00:00:00Z".into(),
+            last_name_trunc: "STD".into(),
+            phone_trunc: format!("+3367{s:02}{i:03}"),
+            driving_license: std_license(s, i),
+            uuid: Some(std_uuid(s, i).to_string()),
+            token: Some(format!("t{s}-{i}")),
+            ..StandardizedRow::default()
+        })
+        .collect()
+}
+
+fn std_license(s: u64, i: usize) -> String {
+    format!("S{s:04}{i:04}")
+}
+
+fn std_uuid(s: u64, i: usize) -> ApplicationId {
+    format!("{:08x}-0000-4000-8000-{i:012x}", s + 1)
+        .parse()
+        .unwrap()
+}
+
 fn reg_phone(n: u64) -> String {
     format!("+3364{n:05}")
 }
@@ -166,6 +197,7 @@ fn child_main() {
     let mut rng = Rng::new(env_u64(SEED_VAR).unwrap());
     let mut batch = env_u64(BATCH_VAR).unwrap();
     let mut n = env_u64(REG_VAR).unwrap();
+    let mut std_batch = env_u64(STD_VAR).unwrap();
     let engine = open(&dir).unwrap();
     // The first phone parsed loads libphonenumber's metadata (about a second in debug builds):
     // do it before READY, so that the kill delays measure writes.
@@ -183,7 +215,16 @@ fn child_main() {
     // The parent kills us long before this; the deadline only bounds an orphan.
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
-        match rng.below(10) {
+        match rng.below(12) {
+            10..=11 if std_batch <= MAX_STD => {
+                say(&mut out, &format!("START STD {std_batch}"));
+                let report = engine
+                    .import_standardized(&o, &std_rows(std_batch))
+                    .unwrap();
+                assert_eq!(report.imported, ROWS, "{:?}", report.failed_details.first());
+                say(&mut out, &format!("STD {std_batch} {}", report.imported));
+                std_batch += 1;
+            }
             0..=1 if batch <= MAX_BATCH => {
                 say(&mut out, &format!("START IMPORT {batch}"));
                 let report = engine.import(&o, &batch_rows(batch)).unwrap();
@@ -242,6 +283,8 @@ pub(crate) struct Log {
     pub(crate) dels_acked: BTreeSet<u64>,
     /// n → (uuid, long)
     pub(crate) regs_acked: BTreeMap<u64, (ApplicationId, bool)>,
+    pub(crate) std_started: BTreeSet<u64>,
+    pub(crate) std_acked: BTreeSet<u64>,
 }
 
 impl Log {
@@ -265,6 +308,13 @@ impl Log {
             ["START", "REG", n, kind] => {
                 self.regs_started
                     .insert(n.parse().unwrap(), *kind == "long");
+            }
+            ["START", "STD", b] => {
+                self.std_started.insert(b.parse().unwrap());
+            }
+            ["STD", b, n] => {
+                assert_eq!(n.parse::<usize>().unwrap(), ROWS);
+                self.std_acked.insert(b.parse().unwrap());
             }
             ["START", "DEL", n] => {
                 self.dels_started.insert(n.parse().unwrap());
@@ -291,6 +341,10 @@ impl Log {
     fn next_reg(&self) -> u64 {
         self.regs_started.last_key_value().map_or(0, |(n, _)| n + 1)
     }
+
+    fn next_std(&self) -> u64 {
+        self.std_started.last().map_or(0, |b| b + 1)
+    }
 }
 
 /// Runs one child until it is killed; returns its stdout lines.
@@ -307,6 +361,7 @@ pub(crate) fn run_child(
         .env(SEED_VAR, seed.to_string())
         .env(BATCH_VAR, log.next_batch().to_string())
         .env(REG_VAR, log.next_reg().to_string())
+        .env(STD_VAR, log.next_std().to_string())
         .env(
             UNIDENTIFIED_VAR,
             unidentified
@@ -379,6 +434,45 @@ pub(crate) struct Checked {
     pub(crate) unidentified: Vec<u64>,
     pub(crate) rows_checked: usize,
     pub(crate) regs_checked: usize,
+    /// Standardized import batches found.
+    pub(crate) std_present: usize,
+}
+
+/// Where standardized import batch `s` stands: every row there (by licence, with its kept
+/// uuid, and its token found by that uuid) or none; anything in between fails the test.
+fn std_batch_present(engine: &Engine, s: u64, reqs: &[SimulateRequest]) -> Result<bool, Error> {
+    let o = op(1);
+    let mut present = 0;
+    for (i, q) in reqs.iter().enumerate() {
+        match engine.simulate(&o, q)? {
+            Simulation::Eligible => {}
+            Simulation::Blocked(c) => {
+                assert_eq!(c.uuid, Some(std_uuid(s, i)), "std batch {s} row {i}: uuid");
+                present += 1;
+            }
+        }
+    }
+    assert!(
+        present == 0 || present == reqs.len(),
+        "std batch {s} is half-applied: {present} of {} rows",
+        reqs.len()
+    );
+    if present > 0 {
+        for i in [0, ROWS - 1] {
+            let app = engine.find(&o, &std_uuid(s, i))?;
+            assert_eq!(
+                app.token,
+                Some(format!("t{s}-{i}")),
+                "std batch {s} row {i}: token"
+            );
+        }
+    } else {
+        assert!(matches!(
+            engine.find(&o, &std_uuid(s, 0)),
+            Err(Error::NotFound { .. })
+        ));
+    }
+    Ok(present > 0)
 }
 
 /// Simulation requests of every row of a batch, parsed once (phone parsing dominates): by
@@ -477,6 +571,21 @@ pub(crate) fn verify(
     let engine = open(dir)?;
     let o = op(1);
     let mut checked = Checked::default();
+    // Standardized import batches: acknowledged ones complete, every one all or nothing.
+    for &s in &log.std_started {
+        let reqs: Vec<SimulateRequest> = (0..ROWS)
+            .map(|i| {
+                let mut q = sim(batch_jt(i), "+336500000", "ZZZ");
+                q.driving_license = Some(std_license(s, i).parse().unwrap());
+                q
+            })
+            .collect();
+        let present = std_batch_present(&engine, s, &reqs)?;
+        if log.std_acked.contains(&s) {
+            assert!(present, "std batch {s}: acknowledged import lost");
+        }
+        checked.std_present += usize::from(present);
+    }
     // Import batches (and their identity imports): acknowledged ones complete, every one all
     // or nothing.
     for &b in &log.batches_started {
@@ -561,8 +670,8 @@ pub(crate) fn verify(
     );
     assert_eq!(
         stats.standardized.0 + stats.standardized.1,
-        active,
-        "standardized records vs. registrations found through the index"
+        active + (checked.std_present * ROWS) as u64,
+        "standardized records vs. registrations and past applications found through the index"
     );
     assert_eq!(
         stats.deleted, deleted,
@@ -610,6 +719,7 @@ fn acknowledged_writes_survive_sigkill() -> R {
         "crash: {kills} kills in {:.1?}; batches acknowledged {} / attempted {} / present {}; \
          identity batches acknowledged {} / attempted {}; \
          registrations acknowledged {} / attempted {}; deletes acknowledged {} / attempted {}; \
+         standardized batches acknowledged {} / attempted {}; \
          journeys {}; over all rounds: {rows_total} row checks, {regs_total} registration checks",
         started.elapsed(),
         log.batches_acked.len(),
@@ -621,6 +731,8 @@ fn acknowledged_writes_survive_sigkill() -> R {
         log.regs_started.len(),
         log.dels_acked.len(),
         log.dels_started.len(),
+        log.std_acked.len(),
+        log.std_started.len(),
         log.journeys_acked.len(),
     );
     assert!(
@@ -628,7 +740,8 @@ fn acknowledged_writes_survive_sigkill() -> R {
             || (!log.batches_acked.is_empty()
                 && !log.regs_acked.is_empty()
                 && !log.idents_acked.is_empty()
-                && !log.dels_acked.is_empty()),
+                && !log.dels_acked.is_empty()
+                && !log.std_acked.is_empty()),
         "the children acknowledged nothing: the test checks nothing"
     );
     Ok(())

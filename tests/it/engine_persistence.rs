@@ -167,9 +167,35 @@ fn no_identifier_is_stored_in_clear() -> R {
                 "2024-06-10T00:00:00Z",
             ),
         )?);
+        // Past standardized applications (SPEC §11.2): with and without an identity key.
+        let past = |phone: &str, dl: &str, key: Option<String>| StandardizedRow {
+            journey_type: "long".into(),
+            datetime: "2023-06-01T00:00:00Z".into(),
+            last_name_trunc: "XYZ".into(),
+            phone_trunc: phone.into(),
+            driving_license: dl.into(),
+            identity_key: key,
+            token: Some("dG9rZW4=".into()),
+            ..StandardizedRow::default()
+        };
+        let rep = e.import_standardized(
+            &o,
+            &[
+                past("+336777777", "99-PAST-LICENCE-77", Some("c".repeat(64))),
+                past("+336666666", "PASTLICENCE66", None),
+            ],
+        )?;
+        assert_eq!(rep.imported, 2);
         e.flush()?;
     }
     let secrets: Vec<Vec<u8>> = vec![
+        b"+336777777".to_vec(),
+        b"6777777".to_vec(),
+        b"+336666666".to_vec(),
+        b"6666666".to_vec(),
+        b"99-PAST-LICENCE-77".to_vec(),
+        b"PASTLICENCE66".to_vec(),
+        "c".repeat(64).into_bytes(),
         P.as_bytes().to_vec(),
         b"6273488".to_vec(),
         b"+336999999".to_vec(),

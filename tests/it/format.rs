@@ -1,6 +1,7 @@
-//! A database written by format 2 and committed (`tests/fixtures/db-format-2/`): this build must
-//! open it and give the same answers. Regenerate it only with a new format version:
-//! `CEE_WRITE_FIXTURES=1 cargo test -p cee-eligibility --test it format::write -- --ignored`.
+//! Databases written by format 2 and 3 and committed (`tests/fixtures/db-format-2/`,
+//! `db-format-3/`): this build must open them and give the same answers (format 2 is migrated
+//! on open). Format 2 can no longer be written; regenerate format 3 only with a new format
+//! version: `CEE_WRITE_FIXTURES=1 cargo test -p cee-eligibility --test it format::write -- --ignored`.
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +24,77 @@ fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/db-format-2")
 }
 
+fn fixture_dir_3() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/db-format-3")
+}
+
+/// The kept uuids of the format-3 fixture's past applications.
+const KEPT_V4: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
+const KEPT_V7: &str = "0188bb9a-3c00-7abc-8def-0123456789ab";
+const KEPT_DELETED: &str = "6a1b1d5e-6f3c-4c1e-9a8b-2b7c3d4e5f60";
+
+/// Format 3's additions: past standardized applications of operator 2 (a short one with a
+/// kept v4 uuid, token and journey id; a long one with a kept v7 uuid and an identity key; one
+/// deleted) — written on top of the format-2 workload.
+fn past_applications(e: &Engine) {
+    let row = |jt: &str, datetime: &str, dl: &str, uuid: &str| StandardizedRow {
+        journey_type: jt.into(),
+        datetime: datetime.into(),
+        last_name_trunc: "KKK".into(),
+        phone_trunc: "+336200006".into(),
+        driving_license: dl.into(),
+        uuid: Some(uuid.into()),
+        ..StandardizedRow::default()
+    };
+    let mut short = row("short", "2023-09-01T10:00:00Z", "PASTSHORT1", KEPT_V4);
+    short.token = Some("b2xkIHRva2Vu".into());
+    short.operator_journey_id = Some("old-j-1".into());
+    short.application_timestamp = Some("2023-08-30T00:00:00Z".into());
+    let mut long = row("long", "2024-02-01T00:00:00Z", "PASTLONG2", KEPT_V7);
+    long.identity_key = Some("f".repeat(64));
+    let rep = e
+        .import_standardized(
+            &op(2),
+            &[
+                short,
+                long,
+                row("long", "2023-03-03T00:00:00Z", "PASTDEL3", KEPT_DELETED),
+            ],
+        )
+        .unwrap();
+    assert_eq!(rep.imported, 3, "{rep:?}");
+    e.delete(&op(2), &KEPT_DELETED.parse().unwrap()).unwrap();
+}
+
+/// The answers about format 3's additions.
+fn past_applications_answer(e: &Engine) {
+    let (o1, o2) = (op(1), op(2));
+    let short = e.find(&o2, &KEPT_V4.parse().unwrap()).unwrap();
+    assert_eq!(short.token.as_deref(), Some("b2xkIHRva2Vu"));
+    assert_eq!(short.datetime, ts("2023-09-01T10:00:00Z"));
+    assert_eq!(short.journey_id, None);
+    let mut q = sim("short", "+336500000", "ZZZ");
+    q.driving_license = Some("PASTSHORT1".parse().unwrap());
+    let c = blocked(e.simulate(&o1, &q).unwrap());
+    assert_eq!((c.datetime, c.uuid), (ts("2023-09-01T10:00:00Z"), None));
+    // The long one has an identity key: by key, not by name and phone.
+    let mut q = sim("long", "+336500000", "ZZZ");
+    q.identity_key = Some(key('f'));
+    let c = blocked(e.simulate(&o2, &q).unwrap());
+    assert_eq!(c.uuid, Some(KEPT_V7.parse().unwrap()));
+    assert!(e
+        .simulate(&o1, &sim("long", "+336200006", "KKK"))
+        .unwrap()
+        .is_eligible());
+    assert!(matches!(
+        e.find(&o2, &KEPT_DELETED.parse().unwrap()),
+        Err(Error::NotFound { .. })
+    ));
+    let mut q = sim("long", "+336500000", "ZZZ");
+    q.driving_license = Some("PASTDEL3".parse().unwrap());
+    assert!(e.simulate(&o1, &q).unwrap().is_eligible());
+}
+
 fn open(dir: &Path) -> Engine {
     retry_locked(|| {
         Engine::open(
@@ -34,15 +106,16 @@ fn open(dir: &Path) -> Engine {
     .unwrap()
 }
 
-/// Writes the fixture: imports (one row later given an identity key, one later deleted, one of
-/// another operator), a journey with a short registration, a long registration, a refusal.
+/// Writes the format-3 fixture: the workload that wrote format 2's — imports (one row later
+/// given an identity key, one later deleted, one of another operator), a journey with a short
+/// registration, a long registration, a refusal — then past standardized applications.
 #[test]
-#[ignore = "writes tests/fixtures/db-format-2; run with CEE_WRITE_FIXTURES=1"]
+#[ignore = "writes tests/fixtures/db-format-3; run with CEE_WRITE_FIXTURES=1"]
 fn write() {
     if std::env::var_os("CEE_WRITE_FIXTURES").is_none() {
         return;
     }
-    let dir = fixture_dir();
+    let dir = fixture_dir_3();
     let _ = std::fs::remove_dir_all(&dir);
     let e = open(&dir);
     let (o1, o2) = (op(1), op(2));
@@ -95,6 +168,7 @@ fn write() {
     refusal(e.register(&o1, &long).unwrap());
     let a_short = blocked(e.simulate(&o1, &sim("short", P_A, "AAA")).unwrap());
     e.delete(&o1, &a_short.uuid.unwrap()).unwrap();
+    past_applications(&e);
     e.flush().unwrap();
 }
 
@@ -111,11 +185,51 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+fn format_byte(dir: &Path) -> Vec<u8> {
+    let db = retry_locked(|| sled::open(dir)).unwrap();
+    db.get(b"\x00format").unwrap().unwrap().to_vec()
+}
+
 #[test]
 fn the_committed_format_2_database_opens_with_the_same_answers() {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&fixture_dir(), tmp.path());
+    assert_eq!(format_byte(tmp.path()), [2]);
     let e = open(tmp.path());
+    format_2_answers(&e);
+    let s = e.stats().unwrap();
+    assert_eq!(
+        (s.specific, s.standardized, s.deleted, s.journeys, s.journal),
+        ((1, 2), (1, 1), 1, 1, 1)
+    );
+    // Migrated: format 3 now, and past applications go in beside format 2's records.
+    past_applications(&e);
+    drop(e);
+    assert_eq!(format_byte(tmp.path()), [3]);
+    let e = open(tmp.path());
+    format_2_answers(&e);
+    past_applications_answer(&e);
+    import_uniqueness_survives(&e);
+}
+
+#[test]
+fn the_committed_format_3_database_opens_with_the_same_answers() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixture_dir_3(), tmp.path());
+    assert_eq!(format_byte(tmp.path()), [3]);
+    let e = open(tmp.path());
+    format_2_answers(&e);
+    past_applications_answer(&e);
+    let s = e.stats().unwrap();
+    assert_eq!(
+        (s.specific, s.standardized, s.deleted, s.journeys, s.journal),
+        ((1, 2), (2, 2), 2, 1, 1)
+    );
+    import_uniqueness_survives(&e);
+}
+
+/// The answers format 2's workload gives (its import-uniqueness check imports one row more).
+fn format_2_answers(e: &Engine) {
     let (o1, o2) = (op(1), op(2));
 
     // Imported long of A: blocks, and its uuid (a UUIDv7) finds the row.
@@ -157,13 +271,12 @@ fn the_committed_format_2_database_opens_with_the_same_answers() {
     let dl: DrivingLicense = "LICLONG02".parse().unwrap();
     let message = token::message(&o1.siret, JourneyType::Long, &dl, long.datetime);
     assert!(e.verify(&message, long.token.as_deref().unwrap()));
-    let s = e.stats().unwrap();
-    assert_eq!(
-        (s.specific, s.standardized, s.deleted, s.journeys, s.journal),
-        ((1, 2), (1, 1), 1, 1, 1)
-    );
     assert_eq!(e.error_journal().unwrap().len(), 1);
-    // Import uniqueness survives: B (keyed) is a conflict, A's deleted short may come back.
+}
+
+/// Import uniqueness survives: B (keyed) is a conflict, A's deleted short may come back.
+fn import_uniqueness_survives(e: &Engine) {
+    let o1 = op(1);
     let rep = e
         .import(
             &o1,
@@ -175,4 +288,66 @@ fn the_committed_format_2_database_opens_with_the_same_answers() {
         .unwrap();
     assert_eq!((rep.imported, rep.failed), (1, 1));
     assert_eq!(rep.failed_details[0].row.phone_trunc, P_B);
+}
+
+/// The retention purge (written after this fixture) on a format-2 database: it scrubs the
+/// deleted import's tombstone, turns the superseded rows of the first segment into holes
+/// (cutting them off: they are its last rows), keeps every answer and every kept uuid, and
+/// the result still opens.
+#[test]
+fn the_committed_format_2_database_purges_with_the_same_answers() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixture_dir(), tmp.path());
+    let e = open(tmp.path());
+    let o1 = op(1);
+    let mut queries = Vec::new();
+    for (jt, p, n) in [
+        ("long", P_A, "AAA"),
+        ("short", P_A, "AAA"),
+        ("short", P_B, "BBB"),
+        ("long", P_C, "CCC"),
+    ] {
+        queries.push(sim(jt, p, n));
+    }
+    let mut q = sim("short", "+336500000", "ZZZ");
+    q.identity_key = Some(key('c'));
+    queries.push(q);
+    for (jt, dl) in [("short", "LICSHORT01"), ("long", "LICLONG02")] {
+        let mut q = sim(jt, "+336500000", "ZZZ");
+        q.driving_license = Some(dl.parse().unwrap());
+        queries.push(q);
+    }
+    let answers = |e: &Engine| -> Vec<String> {
+        queries
+            .iter()
+            .flat_map(|q| [op(1), op(2)].map(|o| format!("{:?}", e.simulate(&o, q).unwrap())))
+            .collect()
+    };
+    let before = answers(&e);
+    let a_long = blocked(e.simulate(&o1, &sim("long", P_A, "AAA")).unwrap())
+        .uuid
+        .unwrap();
+    let rep = e.purge().unwrap();
+    assert_eq!(
+        (
+            rep.tombstones_scrubbed,
+            rep.segments_rewritten,
+            rep.rows_removed,
+            rep.journeys_removed,
+            rep.journal_removed
+        ),
+        (1, 1, 0, 0, 0),
+        "{rep:?}"
+    );
+    assert_eq!(answers(&e), before);
+    assert_eq!(e.find(&o1, &a_long).unwrap().uuid, a_long);
+    drop(e);
+    let e = open(tmp.path());
+    assert_eq!(answers(&e), before);
+    assert_eq!(e.find(&o1, &a_long).unwrap().uuid, a_long);
+    let s = e.stats().unwrap();
+    assert_eq!(
+        (s.specific, s.standardized, s.deleted, s.journeys, s.journal),
+        ((1, 2), (1, 1), 1, 1, 1)
+    );
 }

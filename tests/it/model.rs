@@ -14,6 +14,12 @@ const NAMES: [&str; 2] = ["AAA", "BBB"];
 const LICENSES: [&str; 3] = ["L1", "L2", "L3"];
 const KEYS: [char; 3] = ['a', 'b', 'c'];
 const DAY: i64 = 86_400_000;
+/// Kept uuids that standardized imports may carry (v4 and v7 shaped).
+const KEPT: [&str; 3] = [
+    "0f8fad5b-d9cb-469f-a165-70867728950e",
+    "0188bb9a-3c00-7abc-8def-0123456789ab",
+    "6a1b1d5e-6f3c-4c1e-9a8b-2b7c3d4e5f60",
+];
 
 #[derive(Debug, Clone)]
 struct Person {
@@ -47,6 +53,15 @@ enum Op {
         with_license: bool,
         with_key: bool,
     },
+    /// A past standardized application (SPEC §11.2).
+    ImportStandardized {
+        op: u32,
+        long: bool,
+        p: Person,
+        with_key: bool,
+        days_ago: i64,
+        kept: Option<usize>,
+    },
     RegisterLong {
         op: u32,
         p: Person,
@@ -65,6 +80,8 @@ enum Op {
         days: u64,
     },
     Reopen,
+    /// Retention purge (SPEC §11.6).
+    Purge,
 }
 
 fn person() -> impl Strategy<Value = Person> {
@@ -85,11 +102,14 @@ fn op_strategy() -> impl Strategy<Value = Op> {
             .prop_map(|(op, long, phone, name, days_ago, key)| Op::Identity { op, long, phone, name, days_ago, key }),
         4 => (1..3u32, any::<bool>(), person(), any::<bool>(), any::<bool>())
             .prop_map(|(op, long, p, with_license, with_key)| Op::Simulate { op, long, p, with_license, with_key }),
+        2 => (1..3u32, any::<bool>(), person(), any::<bool>(), 0..5000i64, proptest::option::of(0..3usize))
+            .prop_map(|(op, long, p, with_key, days_ago, kept)| Op::ImportStandardized { op, long, p, with_key, days_ago, kept }),
         3 => (1..3u32, person(), 0..600i64).prop_map(|(op, p, days_ago)| Op::RegisterLong { op, p, days_ago }),
         3 => (1..3u32, person(), 0..600i64).prop_map(|(op, p, days_ago)| Op::RegisterShort { op, p, days_ago }),
         1 => (1..3u32, 0..8usize).prop_map(|(op, nth)| Op::Delete { op, nth }),
         1 => (0..2000u64).prop_map(|days| Op::Advance { days }),
         1 => Just(Op::Reopen),
+        1 => Just(Op::Purge),
     ]
 }
 
@@ -165,6 +185,48 @@ impl Oracle {
                 }
             })
             .max_by_key(|e| (e.datetime, e.op == caller))
+    }
+}
+
+impl Oracle {
+    /// SPEC §11.6, literally: an application that blocks no candidate at the horizon
+    /// `min(now, start_date)` goes (the thresholds only grow with the reference date).
+    fn purge(&mut self, now: i64) {
+        let h = now.min(Policy::default().start_date.as_millis());
+        let p = Policy::default();
+        self.apps.retain(|e| {
+            let tp = if e.long { &p.long } else { &p.short };
+            e.deleted
+                || if e.specific {
+                    e.datetime >= years_before(h, tp.specific_window_years)
+                        && e.datetime >= tp.specific_after.as_millis()
+                } else {
+                    e.datetime >= years_before(h, tp.standardized_window_years)
+                }
+        });
+    }
+
+    /// Every answer the oracle can give for reference date `d` (both operators, both types,
+    /// every person with and without licence and key).
+    fn all_answers(&self, d: i64) -> Vec<Option<(i64, u32)>> {
+        let mut out = Vec::new();
+        for caller in 1..3 {
+            for long in [false, true] {
+                for phone in 0..3 {
+                    for name in 0..2 {
+                        for license in [None, Some(0), Some(1), Some(2)] {
+                            for key in [None, Some(0), Some(1), Some(2)] {
+                                out.push(
+                                    self.blocking(caller, long, d, phone, name, license, key)
+                                        .map(|e| (e.datetime, e.op)),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
     }
 }
 
@@ -316,6 +378,58 @@ impl World {
                     (e, got) => panic!("simulate {step:?}: oracle {e:?}, engine {got:?}"),
                 }
             }
+            Op::ImportStandardized {
+                op,
+                long,
+                p,
+                with_key,
+                days_ago,
+                kept,
+            } => {
+                let datetime = now - days_ago * DAY;
+                let row = StandardizedRow {
+                    journey_type: if long { "long" } else { "short" }.into(),
+                    datetime: Timestamp::from_millis(datetime).unwrap().to_string(),
+                    last_name_trunc: NAMES[p.name].into(),
+                    phone_trunc: PHONES[p.phone].into(),
+                    driving_license: LICENSES[p.license].into(),
+                    identity_key: with_key.then(|| KEYS[p.key].to_string().repeat(64)),
+                    uuid: kept.map(|k| KEPT[k].into()),
+                    ..StandardizedRow::default()
+                };
+                let rep = self.engine.import_standardized(&op_(op), &[row]).unwrap();
+                let uuid: Option<ApplicationId> = kept.map(|k| KEPT[k].parse().unwrap());
+                // SPEC §11.2: Conflict on an existing uuid (deleted ones too), or on the
+                // caller's live application of that type with the same licence and date.
+                let conflict = self
+                    .oracle
+                    .apps
+                    .iter()
+                    .any(|a| uuid.is_some() && a.uuid == uuid)
+                    || self.oracle.apps.iter().any(|a| {
+                        !a.deleted
+                            && !a.specific
+                            && a.op == op
+                            && a.long == long
+                            && a.license == Some(p.license)
+                            && a.datetime == datetime
+                    });
+                assert_eq!(rep.imported, usize::from(!conflict), "{step:?}: {rep:?}");
+                if !conflict {
+                    self.oracle.apps.push(App {
+                        uuid,
+                        op,
+                        specific: false,
+                        long,
+                        datetime,
+                        phone: p.phone,
+                        name: p.name,
+                        license: Some(p.license),
+                        key: with_key.then_some(p.key),
+                        deleted: false,
+                    });
+                }
+            }
             Op::RegisterLong { op, p, days_ago } => {
                 let datetime = now - days_ago * DAY;
                 let applied = Timestamp::from_millis(now - 3_600_000).unwrap().to_string();
@@ -381,6 +495,20 @@ impl World {
                 }
             }
             Op::Advance { days } => self.clock.advance(Duration::from_secs(days * 86_400)),
+            Op::Purge => {
+                // The oracle's purge changes none of its own answers at or after the horizon
+                // (so none at or after now)…
+                let h = now.min(Policy::default().start_date.as_millis());
+                let dates = [h, h + 1, now, now + 400 * DAY];
+                let before: Vec<_> = dates.iter().map(|d| self.oracle.all_answers(*d)).collect();
+                self.oracle.purge(now);
+                let after: Vec<_> = dates.iter().map(|d| self.oracle.all_answers(*d)).collect();
+                assert_eq!(before, after, "the oracle's purge changed an answer");
+                // …and the engine's purge removes what the oracle's does (every later step
+                // compares them: imports of purged rows, identity keys, simulations).
+                let report = self.engine.purge().unwrap();
+                assert_eq!(report.horizon.as_millis(), h);
+            }
             Op::Reopen => {
                 self.engine.flush().unwrap();
                 // Drop the old engine (releasing sled's file lock) before opening again.

@@ -93,13 +93,14 @@ fn acknowledged_writes_survive_power_loss() -> R {
     eprintln!(
         "powerloss: {cuts} power cuts in {:.1?}, 0 acknowledged writes lost, 0 half batches; \
          acknowledged: {} import batches, {} identity batches, {} registrations, {} deletes, \
-         {} journeys; batches present at the end {}; lazyfs: {} writes, {} fsyncs, \
+         {} standardized batches, {} journeys; batches present at the end {}; lazyfs: {} writes, {} fsyncs, \
          {} directory fsyncs, {} unsynced bytes dropped, {} name changes undone",
         started.elapsed(),
         log.batches_acked.len(),
         log.idents_acked.len(),
         log.regs_acked.len(),
         log.dels_acked.len(),
+        log.std_acked.len(),
         log.journeys_acked.len(),
         last.batches_present,
         counts.writes,

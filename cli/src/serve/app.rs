@@ -26,6 +26,9 @@ use super::routes::{self, Access, Kind, Resolved, Route, Service};
 use super::tokens::{Caller, Role, Tokens};
 use cee_eligibility::api::{rpc_code, MAX_BODY_BYTES as BODY_LIMIT};
 
+/// How old the registry counts of `/metrics` may be.
+const STATS_MAX_AGE: Duration = Duration::from_secs(10);
+
 /// The answer type of every route.
 pub type Answer = Response<Full<Bytes>>;
 
@@ -39,7 +42,11 @@ pub struct App {
     disabled: Vec<Service>,
     body_timeout: Duration,
     forwarded_for: bool,
+    backup_dir: Option<PathBuf>,
     pub metrics: Metrics,
+    /// Registry counts for `/metrics`, recounted at most every [`STATS_MAX_AGE`] (a count scans
+    /// the registry); one scrape counts while concurrent ones wait for its result.
+    stats_cache: tokio::sync::Mutex<Option<(Instant, cee_eligibility::Stats)>>,
     ready: AtomicBool,
     openapi: Bytes,
     public_key: Bytes,
@@ -56,6 +63,8 @@ pub struct Settings {
     pub body_timeout: Duration,
     /// Behind a reverse proxy: the client address is the last `X-Forwarded-For` entry.
     pub forwarded_for: bool,
+    /// Where `POST /admin/backup` writes (none: the route answers 501).
+    pub backup_dir: Option<PathBuf>,
 }
 
 /// `status` with the JSON-RPC error envelope of the public API (the façade's own
@@ -139,7 +148,9 @@ impl App {
             disabled: settings.disabled,
             body_timeout: settings.body_timeout,
             forwarded_for: settings.forwarded_for,
+            backup_dir: settings.backup_dir,
             metrics,
+            stats_cache: tokio::sync::Mutex::new(None),
             ready: AtomicBool::new(true),
             openapi: openapi.to_string().into(),
             public_key: public_key.to_string().into(),
@@ -386,12 +397,18 @@ impl App {
                 Some("route without a caller"),
             ),
             (Kind::PublicKey, Some(_)) => json_answer(200, Some(self.public_key.clone())),
-            (Kind::NotImplemented, Some(_)) => rpc_error(
-                501,
-                rpc_code::METHOD_NOT_FOUND,
-                "Not implemented",
-                Some("not available in this version of cee serve"),
-            ),
+            (Kind::Backup, Some(_)) => self.backup().await,
+            (Kind::Purge, Some(_)) => {
+                let engine = self.api.engine().clone();
+                match tokio::task::spawn_blocking(move || engine.purge()).await {
+                    Ok(Ok(report)) => match serde_json::to_value(&report) {
+                        Ok(v) => value_answer(200, &v),
+                        Err(_) => rpc_error(500, rpc_code::INTERNAL, "Internal error", None),
+                    },
+                    Ok(Err(e)) => engine_error(e),
+                    Err(_) => rpc_error(500, rpc_code::INTERNAL, "Internal error", None),
+                }
+            }
             (Kind::Facade { inline, .. }, Some(c)) => {
                 let method = req.method().as_str().to_owned();
                 let body = match self.body(req).await {
@@ -417,22 +434,39 @@ impl App {
                 facade_answer(&r)
             }
             (Kind::Metrics, Some(_)) => {
-                let engine = self.api.engine().clone();
-                match tokio::task::spawn_blocking(move || engine.stats()).await {
-                    Ok(Ok(stats)) => match self.metrics.render(&stats) {
-                        Ok(text) => {
-                            let mut a = json_answer(200, Some(text.into()));
-                            a.headers_mut().insert(
-                                header::CONTENT_TYPE,
-                                HeaderValue::from_static(
-                                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                                ),
-                            );
-                            a
+                let mut cache = self.stats_cache.lock().await;
+                let fresh = cache
+                    .as_ref()
+                    .filter(|(at, _)| at.elapsed() < STATS_MAX_AGE)
+                    .map(|(_, s)| s.clone());
+                let stats = match fresh {
+                    Some(s) => s,
+                    None => {
+                        let engine = self.api.engine().clone();
+                        match tokio::task::spawn_blocking(move || engine.stats()).await {
+                            Ok(Ok(s)) => {
+                                *cache = Some((Instant::now(), s.clone()));
+                                s
+                            }
+                            Ok(Err(e)) => return engine_error(e),
+                            Err(_) => {
+                                return rpc_error(500, rpc_code::INTERNAL, "Internal error", None)
+                            }
                         }
-                        Err(_) => rpc_error(500, rpc_code::INTERNAL, "Internal error", None),
-                    },
-                    Ok(Err(e)) => engine_error(e),
+                    }
+                };
+                drop(cache);
+                match self.metrics.render(&stats) {
+                    Ok(text) => {
+                        let mut a = json_answer(200, Some(text.into()));
+                        a.headers_mut().insert(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static(
+                                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                            ),
+                        );
+                        a
+                    }
                     Err(_) => rpc_error(500, rpc_code::INTERNAL, "Internal error", None),
                 }
             }
@@ -468,6 +502,48 @@ impl App {
                 };
                 self.set_status(&c, &op, &id, &body).await
             }
+        }
+    }
+
+    /// `POST /admin/backup`: a new directory under `--backup-dir`, named after the instant
+    /// (UTC, to the millisecond) and a random suffix so that two backups never collide.
+    async fn backup(&self) -> Answer {
+        let Some(dir) = self.backup_dir.clone() else {
+            return rpc_error(
+                501,
+                rpc_code::METHOD_NOT_FOUND,
+                "Not implemented",
+                Some("start cee serve with --backup-dir to take backups"),
+            );
+        };
+        let mut suffix = [0u8; 4];
+        if getrandom::fill(&mut suffix).is_err() {
+            return rpc_error(500, rpc_code::INTERNAL, "Internal error", None);
+        }
+        let name = format!(
+            "cee-backup-{}-{:08x}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+            u32::from_be_bytes(suffix)
+        );
+        let dest = dir.join(name);
+        let engine = self.api.engine().clone();
+        let target = dest.clone();
+        let made = tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&dir).map_err(|e| format!("--backup-dir: {e}"))?;
+            engine.backup(&target).map_err(|e| e.to_string())
+        });
+        match made.await {
+            Ok(Ok(())) => value_answer(201, &json!({ "path": dest.display().to_string() })),
+            Ok(Err(e)) => {
+                tracing::error!(event = "backup_failed", error = %e, "backup failed");
+                rpc_error(
+                    500,
+                    rpc_code::INTERNAL,
+                    "Internal error",
+                    Some("backup failed"),
+                )
+            }
+            Err(_) => rpc_error(500, rpc_code::INTERNAL, "Internal error", None),
         }
     }
 

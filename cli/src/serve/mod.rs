@@ -126,6 +126,10 @@ pub struct Args {
     /// independent of the registry secret. Default: the key derived from the secret.
     #[arg(long, value_name = "PEM", env = "CEE_SIGNING_KEY")]
     signing_key: Option<PathBuf>,
+    /// Directory where `POST /admin/backup` writes its backups (one new directory each;
+    /// restore = open a copy with `--db`). Without it the route answers 501.
+    #[arg(long, value_name = "DIR", env = "CEE_BACKUP_DIR")]
+    backup_dir: Option<PathBuf>,
     /// Async worker threads (default: one per CPU).
     #[arg(long, value_name = "N", env = "CEE_WORKERS")]
     workers: Option<usize>,
@@ -258,6 +262,7 @@ fn serve_until_signal(args: &Args) -> Result<Outcome> {
         disabled: disabled.clone(),
         body_timeout: Duration::from_secs(args.body_timeout_secs),
         forwarded_for: args.forwarded_for,
+        backup_dir: args.backup_dir.clone(),
     };
     let n_tokens = tokens.len();
     let api = cee_eligibility::api::Api::new(engine.clone());
@@ -277,6 +282,8 @@ fn serve_until_signal(args: &Args) -> Result<Outcome> {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
         let addr = listener.local_addr()?;
+        // Installed before "listening" is announced: from then on SIGHUP reloads, never kills.
+        let hangup = hangup_signal();
         tracing::info!(
             event = "listening",
             addr = %addr,
@@ -289,8 +296,7 @@ fn serve_until_signal(args: &Args) -> Result<Outcome> {
             if tls.is_some() { "https" } else { "http" },
         );
         announce_policy(&engine);
-        let reload = Arc::clone(&app);
-        tokio::spawn(async move { reload_on_sighup(&reload).await });
+        tokio::spawn(reload_on_sighup(hangup, Arc::clone(&app)));
         conn::serve(listener, app, limits, tls, shutdown_signal()).await;
         Ok::<_, Box<dyn std::error::Error>>(())
     });
@@ -304,24 +310,38 @@ fn serve_until_signal(args: &Args) -> Result<Outcome> {
     Ok(Outcome::Positive)
 }
 
-/// Re-reads the tokens file on every SIGHUP.
-async fn reload_on_sighup(app: &app::App) {
+#[cfg(unix)]
+type Hangup = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangup = Option<()>;
+
+/// The SIGHUP stream (none where there is no SIGHUP).
+fn hangup_signal() -> Hangup {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else {
-            tracing::warn!(
-                event = "no_sighup",
-                "cannot listen for SIGHUP: tokens not reloadable"
-            );
-            return;
-        };
+        match signal(SignalKind::hangup()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(event = "no_sighup", error = %e, "cannot listen for SIGHUP: tokens not reloadable");
+                None
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// Re-reads the tokens file on every SIGHUP.
+async fn reload_on_sighup(hangup: Hangup, app: Arc<app::App>) {
+    #[cfg(unix)]
+    if let Some(mut hup) = hangup {
         while hup.recv().await.is_some() {
             app.reload_tokens();
         }
     }
     #[cfg(not(unix))]
-    let _ = app;
+    let _ = (hangup, app);
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

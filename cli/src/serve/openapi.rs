@@ -44,7 +44,38 @@ fn schemas() -> Value {
             "type": "array",
             "minItems": 1,
             "maxItems": 1000,
-            "items": { "type": "object" }
+            "items": {
+                "type": "object",
+                "properties": {
+                    "journey_type": { "enum": ["short", "long"] },
+                    "phone_trunc": { "type": "string", "examples": ["+336273488"] },
+                    "last_name_trunc": { "type": "string", "pattern": "^[A-Z ]{3}$" },
+                    "datetime": { "type": "string", "format": "date-time" },
+                    "identity_key": { "type": "string", "pattern": "^[a-f0-9]{64}$" }
+                }
+            }
+        },
+        "StandardizedRows": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 1000,
+            "items": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["journey_type", "datetime", "last_name_trunc", "phone_trunc", "driving_license"],
+                "properties": {
+                    "journey_type": { "enum": ["short", "long"] },
+                    "datetime": { "type": "string", "format": "date-time" },
+                    "last_name_trunc": { "type": "string", "pattern": "^[A-Z ]{3}$" },
+                    "phone_trunc": { "type": "string", "examples": ["+336273488"] },
+                    "driving_license": { "type": "string", "maxLength": 64, "examples": ["051227308989"] },
+                    "identity_key": { "type": ["string", "null"], "pattern": "^[a-f0-9]{64}$" },
+                    "uuid": { "type": ["string", "null"], "format": "uuid" },
+                    "application_timestamp": { "type": ["string", "null"], "format": "date-time" },
+                    "operator_journey_id": { "type": ["string", "null"], "examples": ["trip-2024-0042"] },
+                    "token": { "type": ["string", "null"] }
+                }
+            }
         },
         "ImportReport": {
             "type": "object",
@@ -57,16 +88,31 @@ fn schemas() -> Value {
         },
         "SimulateRequest": {
             "type": "object",
+            "additionalProperties": false,
             "required": ["journey_type", "phone_trunc", "last_name_trunc"],
             "properties": {
                 "journey_type": { "enum": ["short", "long"] },
-                "phone_trunc": string,
-                "last_name_trunc": string,
-                "driving_license": string,
-                "identity_key": string
+                "phone_trunc": { "type": "string", "examples": ["+336273488"] },
+                "last_name_trunc": { "type": "string", "pattern": "^[A-Z ]{3}$" },
+                "driving_license": { "type": "string", "maxLength": 64, "examples": ["051227308989"] },
+                "identity_key": { "type": "string", "pattern": "^[a-f0-9]{64}$" }
             }
         },
-        "RegisterRequest": { "type": "object" },
+        "RegisterRequest": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["journey_type", "last_name_trunc", "driving_license", "application_timestamp"],
+            "properties": {
+                "journey_type": { "enum": ["short", "long"] },
+                "operator_journey_id": { "type": "string", "minLength": 1, "maxLength": 256 },
+                "phone_trunc": { "type": "string", "examples": ["+336273488"] },
+                "last_name_trunc": { "type": "string", "pattern": "^[A-Z ]{3}$" },
+                "driving_license": { "type": "string", "maxLength": 64, "examples": ["051227308989"] },
+                "identity_key": { "type": "string", "pattern": "^[a-f0-9]{64}$" },
+                "datetime": { "type": "string", "format": "date-time" },
+                "application_timestamp": { "type": "string", "format": "date-time" }
+            }
+        },
         "Conflict": {
             "type": "object",
             "required": ["datetime"],
@@ -81,6 +127,31 @@ fn schemas() -> Value {
             "type": "object",
             "required": ["uuid", "datetime"],
             "properties": { "uuid": string, "datetime": string, "journey_id": {}, "status": {}, "token": {} }
+        },
+        "Backup": {
+            "type": "object",
+            "required": ["path"],
+            "properties": { "path": string }
+        },
+        "PurgeReport": {
+            "type": "object",
+            "required": ["dry_run", "segments_dropped", "segments_rewritten", "rows_removed", "records_removed",
+                         "tombstones_scrubbed", "journeys_removed", "journal_removed", "index_entries_removed",
+                         "horizon", "bytes_before", "bytes_after"],
+            "properties": {
+                "dry_run": { "type": "boolean" },
+                "segments_dropped": { "type": "integer", "minimum": 0 },
+                "segments_rewritten": { "type": "integer", "minimum": 0 },
+                "rows_removed": { "type": "integer", "minimum": 0 },
+                "records_removed": { "type": "integer", "minimum": 0 },
+                "tombstones_scrubbed": { "type": "integer", "minimum": 0 },
+                "journeys_removed": { "type": "integer", "minimum": 0 },
+                "journal_removed": { "type": "integer", "minimum": 0 },
+                "index_entries_removed": { "type": "integer", "minimum": 0 },
+                "horizon": string,
+                "bytes_before": { "type": "integer", "minimum": 0 },
+                "bytes_after": { "type": "integer", "minimum": 0 }
+            }
         },
         "JourneyState": {
             "type": "object",

@@ -58,8 +58,10 @@ pub enum Kind {
     JourneyStatus,
     Journal,
     Stats,
-    /// Not built yet (backup and purge arrive with their issue): 501.
-    NotImplemented,
+    /// `POST /admin/backup`: a consistent copy under `--backup-dir` (501 without one).
+    Backup,
+    /// `POST /admin/purge`: the retention purge (SPEC §11.6).
+    Purge,
 }
 
 /// One response of a route: status, schema name in `components.schemas` (or none: no
@@ -136,6 +138,19 @@ pub static ROUTES: &[Route] = &[
         kind: facade(false, Some(Service::Import)),
         summary: "Imports specific applications (history)",
         body: Some("ImportRows"),
+        query: &[],
+        answers: &[
+            (201, Some("ImportReport"), "Imported (row failures in failed_details)"),
+            IMPORT_ANSWERS[0],
+        ],
+    },
+    Route {
+        method: "POST",
+        template: "/policies/cee/import/standardized",
+        access: Access::Operator,
+        kind: facade(false, Some(Service::Import)),
+        summary: "Imports past standardized applications made at the decommissioned registry",
+        body: Some("StandardizedRows"),
         query: &[],
         answers: &[
             (201, Some("ImportReport"), "Imported (row failures in failed_details)"),
@@ -334,21 +349,24 @@ pub static ROUTES: &[Route] = &[
         method: "POST",
         template: "/admin/backup",
         access: Access::Admin,
-        kind: Kind::NotImplemented,
-        summary: "A consistent backup (not available in this version: 501)",
+        kind: Kind::Backup,
+        summary: "A consistent backup of the registry in a new directory under --backup-dir (reads and writes go on)",
         body: None,
         query: &[],
-        answers: &[(501, Some("RpcError"), "Not implemented")],
+        answers: &[
+            (201, Some("Backup"), "Written"),
+            (501, Some("RpcError"), "The server was started without --backup-dir"),
+        ],
     },
     Route {
         method: "POST",
         template: "/admin/purge",
         access: Access::Admin,
-        kind: Kind::NotImplemented,
-        summary: "Removes what can no longer change any answer (not available in this version: 501)",
+        kind: Kind::Purge,
+        summary: "Removes what can no longer change any answer (SPEC §11.6); the counts of what went",
         body: None,
         query: &[],
-        answers: &[(501, Some("RpcError"), "Not implemented")],
+        answers: &[(200, Some("PurgeReport"), "Purged")],
     },
 ];
 

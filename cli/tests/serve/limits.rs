@@ -255,3 +255,48 @@ fn shutdown_completes_the_request_in_flight_and_flushes() -> R {
     assert_eq!(stats["specific"]["long"], json!(1), "{stats}");
     Ok(())
 }
+
+#[test]
+fn body_timeout_and_max_connections() -> R {
+    let server = Server::start(&["--body-timeout-secs", "1", "--max-connections", "1"], &[])?;
+    let auth = format!("Bearer {OP1}");
+    // A body that stops arriving: 408 after the body timeout.
+    let mut s = TcpStream::connect(server.addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(6)))?;
+    let start = Instant::now();
+    s.write_all(
+        head(
+            "POST",
+            "/policies/cee/import",
+            &[("Authorization", &auth)],
+            100,
+        )
+        .as_bytes(),
+    )?;
+    s.write_all(b"[{\"journey")?;
+    // Meanwhile the only connection slot is taken: another client waits in the backlog.
+    let mut waiting = TcpStream::connect(server.addr)?;
+    waiting.set_read_timeout(Some(Duration::from_millis(400)))?;
+    waiting.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+    let mut buf = [0u8; 64];
+    assert!(
+        waiting.read(&mut buf).is_err(),
+        "answered beyond --max-connections"
+    );
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let r = parse_reply(&out);
+    assert_eq!(r.status, 408, "{r:?}");
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        start.elapsed()
+    );
+    drop(s);
+    // The slot is free again: the waiting client is served.
+    waiting.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut all = Vec::new();
+    let _ = waiting.read_to_end(&mut all);
+    assert_eq!(parse_reply(&all).status, 200);
+    Ok(())
+}

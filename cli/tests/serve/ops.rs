@@ -17,7 +17,12 @@ fn public_routes_admin_routes_and_roles() -> R {
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("tokens.json"), tokens_json().to_string())?;
     std::fs::write(dir.path().join("signing.pem"), ED25519_PKCS8)?;
-    let server = Server::start_in(dir, &["--create", "--signing-key", "signing.pem"], &[], &[])?;
+    let server = Server::start_in(
+        dir,
+        &["--create", "--signing-key", "signing.pem"],
+        &["--backup-dir", "backups"],
+        &[],
+    )?;
 
     let r = server.call(None, "GET", "/health", None);
     assert_eq!((r.status, r.json()), (200, json!({"status": "ok"})));
@@ -55,18 +60,24 @@ fn public_routes_admin_routes_and_roles() -> R {
             "{path}"
         );
     }
-    assert_eq!(
-        server
-            .call(Some(ADMIN), "POST", "/admin/backup", None)
-            .status,
-        501
+    // Backup: a new registry directory under --backup-dir, named in the answer.
+    let r = server.call(Some(ADMIN), "POST", "/admin/backup", None);
+    assert_eq!(r.status, 201, "{r:?}");
+    let copy = std::path::PathBuf::from(r.json()["path"].as_str().ok_or("no path")?);
+    assert!(copy.starts_with("backups"), "{copy:?}");
+    assert!(server.path().join(&copy).join("db").is_file(), "{copy:?}");
+    let again = server.call(Some(ADMIN), "POST", "/admin/backup", None);
+    assert_eq!(again.status, 201);
+    assert_ne!(
+        again.json()["path"],
+        r.json()["path"],
+        "a new directory each time"
     );
-    assert_eq!(
-        server
-            .call(Some(ADMIN), "POST", "/admin/purge", None)
-            .status,
-        501
-    );
+    // Purge: the counts of what went (nothing yet in a fresh registry).
+    let r = server.call(Some(ADMIN), "POST", "/admin/purge", None);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["dry_run"], json!(false));
+    assert_eq!(r.json()["records_removed"], json!(0));
 
     // A journey of operator 1, its status set by the admin.
     let journey = json!({

@@ -1,4 +1,4 @@
-//! The seam's [`Backend`] on PostgreSQL: format 2's key/values in `cee_kv`, the write lock and
+//! The seam's [`Backend`] on PostgreSQL: format 3's key/values in `cee_kv`, the write lock and
 //! change log of [`PgStore`], and an [`IndexDelta`] per change for the other instances.
 //!
 //! How an engine uses it (the wiring of `Config::postgres`):
@@ -13,8 +13,8 @@
 //! 4. writes: `begin` → `catch_up` (deltas the listener has not delivered yet) → check →
 //!    `commit`, exactly as with sled; `simulate` first asks [`PgBackend::fresh`].
 //!
-//! The key/value mapping repeats the sled backend's (`sled_backend.rs`); both should share one
-//! format-2 module over a small key/value trait once this backend is wired.
+//! The key/value mapping repeats the sled backend's (`sled_backend.rs`, purge scans included);
+//! both should share one module over a small key/value trait.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use crate::error::Error;
 use crate::fields::{ApplicationId, JourneyType};
 use crate::identity::{IdKind, Keys};
-use crate::store::backend::Census;
+use crate::store::backend::{Census, JournalId, PurgeScan};
 use crate::store::codec;
 use crate::store::imported_uuid::{self, UuidMask};
 use crate::store::keys::{self, INDEX_KEY_LEN};
@@ -214,6 +214,7 @@ fn row_record(seg: &Segment, row: &SegmentRow) -> AppRecord {
         name_phone: row.name_phone,
         license: None,
         identity_key: None,
+        past: None,
     }
 }
 
@@ -343,19 +344,107 @@ impl WriteTxn for PgWrite<'_> {
     }
 
     fn commit(&mut self, changes: Changes) -> Result<(), Error> {
-        let ops = format2_ops(&changes)?;
+        let ops = format_ops(&changes)?;
         let delta = encode_delta(&changes.index);
         self.txn()?.commit(&ops, &delta)?;
         Ok(())
     }
 }
 
-/// A change set as format 2's key/values (the sled backend's batch, as puts and removes).
-fn format2_ops(changes: &Changes) -> Result<ChangeSet, Error> {
+// ---- Retention purge (SPEC §11.6): the sled backend's scans, over `cee_kv` ----
+
+impl PurgeScan for PgWrite<'_> {
+    fn scan_records(
+        &self,
+        f: &mut dyn FnMut([u8; 16], AppRecord) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        for family in [keys::APP, keys::OVERRIDE] {
+            for (k, v) in self.backend.store.scan_prefix(&[family])? {
+                let uuid: [u8; 16] =
+                    k.get(1..)
+                        .and_then(|u| u.try_into().ok())
+                        .ok_or_else(|| Error::Corrupt {
+                            record: "application record".into(),
+                            reason: format!("malformed key ({} bytes)", k.len()),
+                        })?;
+                f(uuid, codec::decode(&v, || app_name(&uuid))?)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn scan_segments(
+        &self,
+        f: &mut dyn FnMut(LoadedSegment) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        for (k, v) in self.backend.store.scan_prefix(&[segment_family()])? {
+            let segment = decode_segment(&k, &v)?;
+            let mask = UuidMask::of(&self.backend.keys, segment.created_at);
+            f(LoadedSegment { segment, mask })?;
+        }
+        Ok(())
+    }
+
+    fn scan_journeys(
+        &self,
+        f: &mut dyn FnMut(u32, JourneyRecord) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        for (k, v) in self.backend.store.scan_prefix(&[keys::JOURNEY])? {
+            let operator = k
+                .get(1..5)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_be_bytes)
+                .ok_or_else(|| Error::Corrupt {
+                    record: "journey".into(),
+                    reason: format!("malformed key ({} bytes)", k.len()),
+                })?;
+            f(
+                operator,
+                codec::decode(&v, || format!("journey of operator {operator}"))?,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn journal_before(&self, at: i64) -> Result<Vec<JournalId>, Error> {
+        let mut out = Vec::new();
+        // Keys are in time order: stop at the first entry not older than `at`.
+        for (k, _) in self.backend.store.scan_prefix(&[keys::JOURNAL])? {
+            let (t, seq) = keys::journal_id(&k).ok_or_else(|| Error::Corrupt {
+                record: "error journal entry".into(),
+                reason: format!("malformed key ({} bytes)", k.len()),
+            })?;
+            if t >= at {
+                break;
+            }
+            out.push(JournalId { at: t, seq });
+        }
+        Ok(out)
+    }
+}
+
+/// A change set as format 3's key/values (the sled backend's batch, as puts and removes).
+fn format_ops(changes: &Changes) -> Result<ChangeSet, Error> {
     let mut cs = ChangeSet::default();
     // Removals first: a key removed and written again in one change set stays written.
     for e in &changes.index.removed {
         cs.remove(&e.key());
+    }
+    let purge = &changes.purge;
+    for uuid in &purge.apps {
+        cs.remove(&keys::app_key(uuid));
+    }
+    for id in &purge.segments {
+        cs.remove(&segment::key(*id));
+    }
+    for (operator, ojid) in &purge.journeys {
+        cs.remove(&keys::journey_key(*operator, ojid));
+    }
+    for id in &purge.journal {
+        cs.remove(&keys::journal_key(id.at, id.seq));
+    }
+    for seg in &purge.rewritten {
+        cs.put(&segment::key(seg.id), &seg.encode());
     }
     for seg in &changes.segments {
         if !seg.storable() {
@@ -464,7 +553,7 @@ impl Backend for PgBackend {
             let seg = decode_segment(&k, &v)?;
             let mask = UuidMask::of(&self.keys, seg.created_at);
             for (i, row) in seg.rows.iter().enumerate() {
-                if !overridden.contains(&keys::app_key(&seg.uuid(i, &mask))[..]) {
+                if !row.is_hole() && !overridden.contains(&keys::app_key(&seg.uuid(i, &mask))[..]) {
                     f(&row_record(&seg, row));
                 }
             }
@@ -500,19 +589,22 @@ impl Backend for PgBackend {
     }
 }
 
-/// Encoding version of an [`IndexDelta`] in the change log.
+/// Encoding versions of an [`IndexDelta`] in the change log: 1 (without `implied_removed`,
+/// written before format 3) is still read; 2 is written.
 const DELTA_V1: u8 = 1;
+const DELTA_V2: u8 = 2;
 const ENTRY_LEN: usize = INDEX_KEY_LEN + 9;
 const IMPORT_KEY_LEN: usize = 4 + 1 + 16;
 
-/// `[01]`, then `removed`, `added`, `implied` (count u32 LE, entries as index key ‖ value),
-/// then `keyed_removed`, `keyed_added` (count u32 LE, operator u32 BE ‖ jt ‖ pseudonym).
+/// `[02]`, then `removed`, `added`, `implied`, `implied_removed` (count u32 LE, entries as
+/// index key ‖ value), then `keyed_removed`, `keyed_added` (count u32 LE, operator u32 BE ‖
+/// jt ‖ pseudonym). Version 1 is the same without `implied_removed`.
 fn encode_delta(d: &IndexDelta) -> Vec<u8> {
-    let entries = d.removed.len() + d.added.len() + d.implied.len();
+    let entries = d.removed.len() + d.added.len() + d.implied.len() + d.implied_removed.len();
     let keyed = d.keyed_removed.len() + d.keyed_added.len();
-    let mut out = Vec::with_capacity(21 + entries * ENTRY_LEN + keyed * IMPORT_KEY_LEN);
-    out.push(DELTA_V1);
-    for list in [&d.removed, &d.added, &d.implied] {
+    let mut out = Vec::with_capacity(25 + entries * ENTRY_LEN + keyed * IMPORT_KEY_LEN);
+    out.push(DELTA_V2);
+    for list in [&d.removed, &d.added, &d.implied, &d.implied_removed] {
         out.extend_from_slice(&count32(list.len()).to_le_bytes());
         for e in list {
             out.extend_from_slice(&e.key());
@@ -536,9 +628,11 @@ fn count32(n: usize) -> u32 {
 
 fn decode_delta(bytes: &[u8]) -> Result<IndexDelta, String> {
     let (&version, mut rest) = bytes.split_first().ok_or("empty delta")?;
-    if version != DELTA_V1 {
-        return Err(format!("unknown delta encoding {version}"));
-    }
+    let lists = match version {
+        DELTA_V1 => 3,
+        DELTA_V2 => 4,
+        _ => return Err(format!("unknown delta encoding {version}")),
+    };
     let mut take = |n: usize| -> Result<&[u8], String> {
         if rest.len() < n {
             return Err("truncated delta".into());
@@ -548,7 +642,7 @@ fn decode_delta(bytes: &[u8]) -> Result<IndexDelta, String> {
         Ok(head)
     };
     let mut d = IndexDelta::default();
-    for i in 0..3 {
+    for i in 0..lists {
         let n = read_count(take(4)?)?;
         let mut list = Vec::new();
         for _ in 0..n {
@@ -559,7 +653,8 @@ fn decode_delta(bytes: &[u8]) -> Result<IndexDelta, String> {
         match i {
             0 => d.removed = list,
             1 => d.added = list,
-            _ => d.implied = list,
+            2 => d.implied = list,
+            _ => d.implied_removed = list,
         }
     }
     for i in 0..2 {
@@ -638,6 +733,7 @@ mod tests {
             name_phone: [name_phone; 16],
             license: license.map(|l| [l; 16]),
             identity_key: None,
+            past: None,
         }
     }
 
@@ -678,8 +774,20 @@ mod tests {
             .push(entry(IdKind::NamePhone, 3, [3; 16], AppKind::Specific));
         d.keyed_added.push((42, JourneyType::Long, [4; 16]));
         d.keyed_removed.push((43, JourneyType::Short, [5; 16]));
+        let v1 = encode_delta(&d);
+        d.implied_removed
+            .push(entry(IdKind::NamePhone, 6, [6; 16], AppKind::Specific));
         let bytes = encode_delta(&d);
-        assert_eq!(decode_delta(&bytes), Ok(d));
+        assert_eq!(decode_delta(&bytes), Ok(d.clone()));
+        // Version 1 (before format 3) has no `implied_removed` list and still decodes.
+        let mut v1 = v1;
+        v1[0] = DELTA_V1;
+        // Its lists: removed, added, implied (one entry each), then the empty fourth count.
+        let fourth = 1 + 3 * (4 + ENTRY_LEN);
+        assert_eq!(v1[fourth..fourth + 4], [0; 4]);
+        v1.drain(fourth..fourth + 4);
+        d.implied_removed.clear();
+        assert_eq!(decode_delta(&v1), Ok(d));
         for cut in 0..bytes.len() {
             assert!(decode_delta(&bytes[..cut]).is_err(), "cut at {cut}");
         }

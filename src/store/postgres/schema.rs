@@ -16,10 +16,16 @@ use postgres::Client;
 use super::change::GENESIS;
 use crate::error::Error;
 use crate::identity::Keys;
+use crate::store::keys;
 
-/// Version of this table layout (`cee_meta.format`). The values in `cee_kv` are those of the
-/// sled layout's format 2.
-pub(crate) const FORMAT: u8 = 1;
+/// Version of the registry (`cee_meta.format`): the sled layout's format number, since
+/// `cee_kv` holds its key families byte for byte (format 3: application records of version 2,
+/// change-log deltas of version 2).
+pub(crate) const FORMAT: u8 = keys::FORMAT_VERSION;
+
+/// The first layout of these tables (unreleased): format-2 values, version-1 deltas. Both
+/// still decode, so opening it only moves the number to [`FORMAT`] (as sled's 2 → 3 does).
+const FORMAT_FIRST: i16 = 1;
 
 const DDL: &str = "
 CREATE TABLE IF NOT EXISTS cee_meta (
@@ -101,7 +107,7 @@ fn check(client: &mut Client, keys: &Keys) -> Result<(), Error> {
             reason: "the meta row is missing".into(),
         })?;
     let format: i16 = row.get(0);
-    if format != i16::from(FORMAT) {
+    if format != i16::from(FORMAT) && format != FORMAT_FIRST {
         return Err(Error::UnsupportedFormat {
             found: u8::try_from(format).unwrap_or(u8::MAX),
             supported: FORMAT,
@@ -110,6 +116,14 @@ fn check(client: &mut Client, keys: &Keys) -> Result<(), Error> {
     let key_check: &[u8] = row.get(1);
     if key_check != keys.key_check().as_slice() {
         return Err(Error::WrongSecret);
+    }
+    if format == FORMAT_FIRST {
+        // Every later reader refuses the old number; readers of the first layout refuse the
+        // new one at their next open (they cannot decode version-2 deltas).
+        client.execute(
+            "UPDATE cee_meta SET format = $1 WHERE id = 1 AND format = $2",
+            &[&i16::from(FORMAT), &FORMAT_FIRST],
+        )?;
     }
     Ok(())
 }

@@ -178,12 +178,30 @@ fn schema_is_created_reopened_and_checked() {
             future,
             Err(Error::UnsupportedFormat {
                 found: 99,
-                supported: 1
+                supported: 3
             })
         ),
         "{:?}",
         future.err()
     );
+
+    // The first layout (format-2 values, version-1 deltas) is migrated on open: its number
+    // moves to 3, also when opened with another secret it is refused first.
+    connect(&db)
+        .execute("UPDATE cee_meta SET format = 1", &[])
+        .unwrap();
+    let other = PgStore::open(&db, &keys(2), quiet(), Arc::new(MapReplica::default()));
+    assert!(matches!(other, Err(Error::WrongSecret)));
+    let format = || -> i16 {
+        connect(&db)
+            .query_one("SELECT format FROM cee_meta", &[])
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(format(), 1, "a refused open migrates nothing");
+    let s = PgStore::open(&db, &keys(1), quiet(), Arc::new(MapReplica::default())).unwrap();
+    assert_eq!(s.get(b"\x02app").unwrap(), Some(b"record".to_vec()));
+    assert_eq!(format(), 3);
 }
 
 #[test]

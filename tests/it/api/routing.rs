@@ -2,7 +2,7 @@
 
 use super::*;
 
-const ROUTES: [(&str, &str); 8] = [
+const ROUTES: [(&str, &str); 10] = [
     ("POST", "/policies/cee/import"),
     ("POST", "/policies/cee/import/identity"),
     ("POST", "/policies/cee/simulate"),
@@ -14,6 +14,8 @@ const ROUTES: [(&str, &str); 8] = [
     ),
     ("POST", "/journeys"),
     ("PATCH", "/journeys/j1"),
+    ("GET", "/journeys/j1"),
+    ("POST", "/journeys/j1/cancel"),
 ];
 
 #[test]
@@ -40,6 +42,9 @@ fn unknown_paths_are_404() {
         "/policies/cee/a/b",
         "/journey",
         "/journeys/a/b",
+        "/journeys/a/cancel/b",
+        "/journeys/a/cancels",
+        "/journeys//cancel",
         "/v3",
         "/v/policies/cee",
         "/v3.3.3/policies/cee",
@@ -70,6 +75,9 @@ fn known_paths_with_other_methods_are_405() {
         ("PATCH", "/journeys"),
         ("POST", "/journeys/j1"),
         ("HEAD", "/v3/journeys/j1"),
+        ("DELETE", "/journeys/j1"),
+        ("GET", "/journeys/j1/cancel"),
+        ("PATCH", "/v3/journeys/j1/cancel"),
         ("post", "/policies/cee"),
         ("", "/journeys"),
     ] {
