@@ -189,6 +189,15 @@ impl MemIndex {
         map.get(&k).map(|slot| f(slot.entries()))
     }
 
+    /// Takes `other`'s entries in place of these (a rebuilt index swapped in), shard by shard:
+    /// a reader sees one shard's old or new map, never half of one.
+    pub(crate) fn replace_with(&self, other: MemIndex) {
+        for (mine, theirs) in self.shards.iter().zip(other.shards.into_vec()) {
+            let new = theirs.0.into_inner().unwrap_or_else(|e| e.into_inner());
+            *mine.write().unwrap_or_else(|e| e.into_inner()) = new;
+        }
+    }
+
     /// Gives back the memory of removed entries (after a purge): each shard in turn is
     /// rebuilt at its current size, its readers waiting for that shard only.
     pub(crate) fn shrink(&self) {

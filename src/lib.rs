@@ -44,6 +44,8 @@ mod store;
 pub mod synth;
 pub mod token;
 
+#[cfg(feature = "postgres")]
+pub use engine::{migrate_to_postgres, Migrated};
 pub use engine::{
     Application, Config, Conflict, ConflictReason, DateRule, Driver, Durability, Engine, FailedRow,
     IdentityRow, ImportReport, ImportRow, JournalEntry, JournalKind, Journey, JourneyPatch,

@@ -17,8 +17,15 @@ pub struct Args {
 
 /// Opens the registry (checking the secret), copies it to `DEST` and prints what was copied.
 pub fn run(args: &Args) -> Result<Outcome> {
-    if !args.db.db.join("conf").exists() {
-        return Err(format!("no database at {}", args.db.db.display()).into());
+    let Some(dir) = args.db.dir() else {
+        return Err(
+            "--postgres: a PostgreSQL registry is backed up with PostgreSQL's tools \
+                    (pg_basebackup with WAL archiving, or pg_dump), not by cee backup"
+                .into(),
+        );
+    };
+    if !dir.join("conf").exists() {
+        return Err(format!("no database at {}", dir.display()).into());
     }
     let engine = args.db.open(|c| c)?;
     let started = Instant::now();
@@ -27,7 +34,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let bytes = engine.stats()?.size_on_disk;
     println!(
         "backed up {} to {} ({bytes} bytes) in {:.2} s",
-        args.db.db.display(),
+        dir.display(),
         args.dest.display(),
         elapsed.as_secs_f64()
     );

@@ -15,6 +15,7 @@ use clap::{Parser, Subcommand};
 mod backup;
 mod demo;
 mod import;
+mod migrate;
 mod ops;
 mod policy_args;
 mod purge;
@@ -79,6 +80,9 @@ enum Command {
     /// pseudonyms, old journeys and journal entries); prints the counts as JSON. --dry-run
     /// counts without writing.
     Purge(purge::Args),
+    /// Copies a registry directory (--db) into an empty PostgreSQL registry (--postgres), in
+    /// one transaction; the directory is left as it was. Prints what was copied as JSON.
+    Migrate(migrate::Args),
     /// Prints the SHA-256 (hex) of a token read on standard input, surrounding whitespace and
     /// newline ignored (for the `serve --tokens` file).
     TokenHash,
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Backup(args) => backup::run(&args),
         Command::Purge(args) => purge::run(&args),
+        Command::Migrate(args) => migrate::run(&args),
         Command::TokenHash => token_hash(),
     };
     match result {
@@ -111,8 +116,25 @@ fn main() -> ExitCode {
 #[derive(clap::Args, Debug)]
 struct DbArgs {
     /// The database directory (created if absent; `serve` needs --create for that).
-    #[arg(long, value_name = "DIR", env = "CEE_DB")]
-    db: PathBuf,
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "CEE_DB",
+        required_unless_present = "postgres",
+        conflicts_with = "postgres"
+    )]
+    db: Option<PathBuf>,
+    /// A PostgreSQL registry shared with other instances, in place of --db: a libpq conninfo
+    /// (`host=/run/postgresql dbname=cee`) or URL. Its tables are created by the first
+    /// instance that opens an empty database. Prefer the environment variable when the
+    /// conninfo holds a password.
+    #[arg(
+        long,
+        value_name = "CONNINFO",
+        env = "CEE_POSTGRES",
+        hide_env_values = true
+    )]
+    postgres: Option<String>,
     /// A file holding the database secret as 64 hex characters (default: the CEE_SECRET
     /// environment variable). Never pass the secret itself as an argument.
     #[arg(long, value_name = "PATH", env = "CEE_SECRET_FILE")]
@@ -129,14 +151,51 @@ impl DbArgs {
     /// adjust the configuration.
     fn open(&self, tune: impl FnOnce(Config) -> Config) -> Result<Engine> {
         let secret = secret::load(self.secret_file.as_deref())?;
-        let mut config = Config::new(&self.db).secret(secret);
+        let mut config = self.config()?.secret(secret);
         if let Some(now) = self.now {
             config = config.clock(ManualClock::new(now));
         }
         let config = tune(config);
         Engine::open(config)
-            .map_err(|e| format!("cannot open the database {}: {e}", self.db.display()).into())
+            .map_err(|e| format!("cannot open {}: {}", self.describe(), error_chain(&e)).into())
     }
+
+    fn config(&self) -> Result<Config> {
+        match (&self.db, &self.postgres) {
+            (Some(dir), None) => Ok(Config::new(dir)),
+            (None, Some(conninfo)) => postgres_config(conninfo),
+            // clap enforces exactly one of them.
+            _ => Err("give either --db DIR or --postgres CONNINFO".into()),
+        }
+    }
+
+    /// The registry directory, when it is one.
+    fn dir(&self) -> Option<&std::path::Path> {
+        self.db.as_deref()
+    }
+
+    /// Which registry, for messages (never the conninfo: it may hold a password).
+    fn describe(&self) -> String {
+        match &self.db {
+            Some(dir) => format!("the database {}", dir.display()),
+            None => "the PostgreSQL registry".into(),
+        }
+    }
+
+    /// Is the registry a shared one (every engine call may wait on the network)?
+    fn shared(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn postgres_config(conninfo: &str) -> Result<Config> {
+    Ok(Config::postgres(conninfo))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres_config(_conninfo: &str) -> Result<Config> {
+    Err("--postgres: this cee was built without PostgreSQL support (feature `postgres`)".into())
 }
 
 /// The calling operator.

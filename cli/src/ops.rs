@@ -211,7 +211,10 @@ pub fn stats(args: &StatsArgs) -> Result<Outcome> {
         });
         println!("{body}");
     } else {
-        println!("database      {}", args.db.db.display());
+        match args.db.dir() {
+            Some(dir) => println!("database      {}", dir.display()),
+            None => println!("database      PostgreSQL (shared)"),
+        }
         println!(
             "specific      {:>10} short  {:>10} long   (imported history)",
             s.specific.0, s.specific.1

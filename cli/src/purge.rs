@@ -14,8 +14,10 @@ pub struct Args {
 
 /// Opens the registry, purges it (or counts, with `--dry-run`) and prints the report as JSON.
 pub fn run(args: &Args) -> Result<Outcome> {
-    if !args.db.db.join("conf").exists() {
-        return Err(format!("no database at {}", args.db.db.display()).into());
+    if let Some(dir) = args.db.dir() {
+        if !dir.join("conf").exists() {
+            return Err(format!("no database at {}", dir.display()).into());
+        }
     }
     let engine = args.db.open(|c| c)?;
     let report = if args.dry_run {

@@ -83,6 +83,8 @@
 //!   application (possibly another beneficiary's), else `already_benefited`.
 //! * **500** (`-32603`) only for storage, corruption and signer failures; its `data` is the
 //!   error's message, which never holds an identifier.
+//! * **503** (`-32603`, message `"Service Unavailable"`) when an engine on a shared registry
+//!   (PostgreSQL) is not in step with it ([`Error::Unavailable`]): the answer could be stale.
 
 mod cee;
 mod journeys;
@@ -243,6 +245,11 @@ impl From<Error> for Response {
                 Response::forbidden(&format!("{what} belongs to another operator"))
             }
             Error::Conflict(why) => Response::rpc_error(409, rpc_code::CONFLICT, "Conflict", why),
+            // A shared registry's instance that is not in step: try again, or another instance.
+            Error::Unavailable(why) => {
+                tracing::warn!(why, "api: registry unavailable");
+                Response::rpc_error(503, rpc_code::INTERNAL, "Service Unavailable", why)
+            }
             other => {
                 tracing::error!(error = %other, "api: internal error");
                 Response::rpc_error(500, rpc_code::INTERNAL, "Internal error", other.to_string())

@@ -203,10 +203,15 @@ impl Engine {
     /// History + dedup look-up at reference date now. Writes nothing.
     ///
     /// # Errors
-    /// Storage or corruption errors while describing a blocking application of the caller's.
+    /// Storage or corruption errors while describing a blocking application of the caller's;
+    /// [`Error::Unavailable`] from an engine on a shared registry (PostgreSQL) that could not
+    /// synchronise within its staleness bound.
     #[tracing::instrument(level = "trace", skip_all, fields(operator = op.id))]
     pub fn simulate(&self, op: &Operator, req: &SimulateRequest) -> Result<Simulation, Error> {
         let inner = &*self.inner;
+        // A shared registry's index may be stale (SPEC §11.5): asked before reading it, and
+        // again after, so a rebuild that began meanwhile is not answered from.
+        inner.store.fresh()?;
         let mut ps = [Pseudonym([0; 16]); 3];
         let mut n = 0;
         ps[n] = inner
@@ -221,7 +226,10 @@ impl Engine {
             ps[n] = inner.keys.identity_key(ik);
             n += 1;
         }
-        match inner.most_recent_blocking(op.id, req.journey_type, inner.clock.now(), &ps[..n]) {
+        let found =
+            inner.most_recent_blocking(op.id, req.journey_type, inner.clock.now(), &ps[..n]);
+        inner.store.fresh()?;
+        match found {
             None => Ok(Simulation::Eligible),
             Some(e) => Ok(Simulation::Blocked(inner.describe(
                 &*inner.store,

@@ -43,20 +43,30 @@ pub struct Config {
     pub(crate) signer: Option<Signer>,
     pub(crate) cache_capacity: u64,
     pub(crate) journal_retention: std::time::Duration,
+    /// A PostgreSQL conninfo or URL instead of a sled directory.
+    #[cfg(feature = "postgres")]
+    pub(crate) postgres: Option<String>,
+    /// How long a shared registry may go unsynchronised before `simulate` refuses.
+    #[cfg(feature = "postgres")]
+    pub(crate) staleness: std::time::Duration,
 }
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("path", &self.path)
+        let mut f = f.debug_struct("Config");
+        f.field("path", &self.path)
             .field("secret", &self.secret.map(|_| "<secret>"))
             .field("clock", &self.clock)
             .field("policy", &self.policy)
             .field("durability", &self.durability)
             .field("signer", &self.signer)
             .field("cache_capacity", &self.cache_capacity)
-            .field("journal_retention", &self.journal_retention)
-            .finish()
+            .field("journal_retention", &self.journal_retention);
+        // A conninfo may carry a password: never printed.
+        #[cfg(feature = "postgres")]
+        f.field("postgres", &self.postgres.as_ref().map(|_| "<conninfo>"))
+            .field("staleness", &self.staleness);
+        f.finish()
     }
 }
 
@@ -71,6 +81,10 @@ impl Config {
             signer: None,
             cache_capacity: 64 * 1024 * 1024,
             journal_retention: std::time::Duration::from_secs(400 * 24 * 3600),
+            #[cfg(feature = "postgres")]
+            postgres: None,
+            #[cfg(feature = "postgres")]
+            staleness: std::time::Duration::from_secs(5),
         }
     }
 
@@ -78,6 +92,32 @@ impl Config {
     /// opening without [`Config::secret`] fails with [`Error::MissingSecret`](crate::Error).
     pub fn new(path: impl AsRef<Path>) -> Self {
         Self::base(Some(path.as_ref().to_path_buf()), None)
+    }
+
+    /// A registry in a PostgreSQL database (feature `postgres`, SPEC §11.5), shared by every
+    /// engine — thread, process or machine — opened on it with the same secret. `conninfo` is
+    /// a libpq conninfo (`host=/run/postgresql dbname=cee`) or URL
+    /// (`postgresql://cee@db1,db2/cee?target_session_attrs=read-write`). The first engine to
+    /// open an empty database creates the tables. A secret is required, as with a directory.
+    ///
+    /// Each engine keeps its in-memory index in step with the others' writes (within a second;
+    /// at once for `register`); when it cannot for longer than [`Config::staleness_bound`],
+    /// `simulate` answers [`Error::Unavailable`](crate::Error::Unavailable). Durability maps
+    /// to `synchronous_commit` per transaction: `Immediate` = `on`, `Buffered` = `off`.
+    #[cfg(feature = "postgres")]
+    pub fn postgres(conninfo: &str) -> Self {
+        let mut c = Self::base(None, None);
+        c.postgres = Some(conninfo.to_owned());
+        c
+    }
+
+    /// How long a PostgreSQL registry's engine may go without synchronising before `simulate`
+    /// answers [`Error::Unavailable`](crate::Error::Unavailable) rather than risk a stale
+    /// "eligible" (default 5 s; must be more than 0.5 s, the poll tick).
+    #[cfg(feature = "postgres")]
+    pub fn staleness_bound(mut self, bound: std::time::Duration) -> Self {
+        self.staleness = bound;
+        self
     }
 
     /// A temporary database, deleted when the engine is dropped, with a random secret unless

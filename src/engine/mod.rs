@@ -4,6 +4,8 @@ mod applications;
 mod backup;
 mod config;
 mod journeys;
+#[cfg(feature = "postgres")]
+mod migrate;
 mod purge;
 mod standardized;
 mod types;
@@ -13,6 +15,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use applications::MAX_IMPORT_ROWS;
 pub use config::{Config, Durability};
+#[cfg(feature = "postgres")]
+pub use migrate::{migrate_to_postgres, Migrated};
 pub use standardized::{StandardizedRow, MAX_TOKEN_LEN};
 pub use types::*;
 
@@ -23,8 +27,8 @@ use crate::identity::{IdKind, Keys, Pseudonym};
 use crate::index::MemIndex;
 use crate::policy::{self, Policy, Prior};
 use crate::store::{
-    AppKind, AppRecord, Backend, ChangeSet, ImportKey, IndexDelta, IndexEntry, LoadedSegment,
-    Origin, SegmentRow, StoreOptions, WriteTxn,
+    AppKind, AppRecord, Backend, ChangeSet, DeltaSink, ImportKey, IndexDelta, IndexEntry,
+    LoadedSegment, Location, Origin, SegmentRow, StoreOptions, WriteTxn,
 };
 use crate::token::{PublicKey, Signer};
 
@@ -94,15 +98,20 @@ impl Engine {
     /// [`Error::Corrupt`] when a stored index entry cannot be decoded.
     #[tracing::instrument(level = "debug", skip_all)]
     pub fn open(config: Config) -> Result<Engine, Error> {
-        let secret = match (config.secret, &config.path) {
+        #[cfg(feature = "postgres")]
+        let shared = config.postgres.is_some();
+        #[cfg(not(feature = "postgres"))]
+        let shared = false;
+        let persistent = config.path.is_some() || shared;
+        let secret = match (config.secret, persistent) {
             (Some(s), _) => s,
-            (None, None) => {
+            (None, false) => {
                 let mut s = [0u8; 32];
                 getrandom::fill(&mut s)
                     .map_err(|e| Error::Config(format!("cannot generate a random secret: {e}")))?;
                 s
             }
-            (None, Some(_)) => return Err(Error::MissingSecret),
+            (None, true) => return Err(Error::MissingSecret),
         };
         if config.policy.start_date >= config.policy.end_date {
             return Err(Error::Config(
@@ -110,18 +119,34 @@ impl Engine {
             ));
         }
         let keys = Arc::new(Keys::new(&secret));
-        let store = crate::store::open(
-            &StoreOptions {
-                path: config.path.as_deref(),
-                cache_capacity: config.cache_capacity,
-            },
-            Arc::clone(&keys),
-        )?;
+        let directory = Location::Directory(StoreOptions {
+            path: config.path.as_deref(),
+            cache_capacity: config.cache_capacity,
+        });
+        #[cfg(feature = "postgres")]
+        let location = match &config.postgres {
+            Some(conninfo) => {
+                if config.staleness <= std::time::Duration::from_millis(500) {
+                    return Err(Error::Config(
+                        "the staleness bound must be more than the 0.5 s poll tick".into(),
+                    ));
+                }
+                Location::Postgres {
+                    conninfo,
+                    durability: config.durability,
+                    staleness: config.staleness,
+                }
+            }
+            None => directory,
+        };
+        #[cfg(not(feature = "postgres"))]
+        let location = directory;
+        let store = crate::store::open(&location, Arc::clone(&keys))?;
         let (index, keyed_imports, kept_v7) = load_index(&*store)?;
         let signer = config
             .signer
             .unwrap_or_else(|| Signer::ed25519(keys.token_seed()));
-        Ok(Engine {
+        let engine = Engine {
             inner: Arc::new(Inner {
                 store,
                 index,
@@ -134,7 +159,12 @@ impl Engine {
                 kept_v7: Mutex::new(kept_v7),
                 journal_retention: config.journal_retention,
             }),
-        })
+        };
+        // Other processes' changes from now on (a shared registry; nothing for sled). The
+        // sink holds the engine weakly: dropping the last clone stops the listener.
+        let sink = Arc::new(Follower(Arc::downgrade(&engine.inner)));
+        engine.inner.store.follow(sink)?;
+        Ok(engine)
     }
 
     /// Makes everything written so far durable.
@@ -163,6 +193,35 @@ impl Engine {
     /// The engine's current time.
     pub fn now(&self) -> Timestamp {
         self.inner.clock.now()
+    }
+}
+
+/// Receives the changes other instances commit to a shared registry (a listener thread).
+struct Follower(std::sync::Weak<Inner>);
+
+impl DeltaSink for Follower {
+    fn apply(&self, delta: &IndexDelta) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.apply(delta);
+        }
+    }
+
+    /// The registry diverged (a restore, a failover that lost commits): the index is rebuilt
+    /// from the new snapshot aside, then swapped in. `simulate` answers unavailable meanwhile.
+    fn reloaded(&self) {
+        let Some(inner) = self.0.upgrade() else {
+            return;
+        };
+        match load_index(&*inner.store) {
+            Ok((index, keyed, kept)) => {
+                inner.index.replace_with(index);
+                *inner.keyed_imports() = keyed;
+                *inner.kept_v7() = kept;
+                tracing::info!("index rebuilt from the registry");
+            }
+            // The backend reports itself unavailable until a later reload succeeds.
+            Err(e) => tracing::error!(error = %e, "index rebuild failed"),
+        }
     }
 }
 

@@ -218,8 +218,41 @@ pub(crate) trait WriteTxn: Reads + PurgeScan {
     fn commit(&mut self, changes: ChangeSet) -> Result<(), Error>;
 }
 
+/// Where an engine receives what other instances commit (a shared backend's listener).
+///
+/// Both calls come from the backend's listener thread while it holds its sync state: they
+/// must not write through the backend (`begin` would wait for that state: a deadlock).
+/// Reading (the load phases, point reads) is fine.
+#[cfg_attr(
+    not(feature = "postgres"),
+    expect(
+        dead_code,
+        reason = "only a shared registry (feature `postgres`) delivers changes"
+    )
+)]
+pub(crate) trait DeltaSink: Send + Sync {
+    /// A change committed elsewhere, in commit order.
+    fn apply(&self, delta: &IndexDelta);
+    /// The registry diverged from this instance: the load phases now serve a new snapshot;
+    /// rebuild the index from them. Until this returns, [`Backend::fresh`] answers unavailable.
+    fn reloaded(&self);
+}
+
 /// A storage backend (see the module docs for the contract).
 pub(crate) trait Backend: Reads + Send + Sync {
+    /// Starts delivering changes other processes commit to `sink`, once the index was built
+    /// from the load phases. A backend with a single writer process has none to deliver.
+    fn follow(&self, _sink: Arc<dyn DeltaSink>) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// `Err(Error::Unavailable)` when the index built from this backend may be stale (a
+    /// shared registry not synchronised within its bound, or being rebuilt). Always `Ok` for
+    /// a backend no other process writes.
+    fn fresh(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// Open, phase 1: every changed import (uuid and record), in any order.
     fn load_changed_imports(
         &self,

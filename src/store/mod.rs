@@ -17,22 +17,14 @@ mod golden;
 pub(crate) mod imported_uuid;
 pub(crate) mod keys;
 #[cfg(feature = "postgres")]
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        unused_imports,
-        reason = "the engine is wired to it next (issue 15)"
-    )
-)]
 pub(crate) mod postgres;
 mod records;
 pub(crate) mod segment;
 mod sled_backend;
 
 pub(crate) use backend::{
-    Backend, ChangeSet, IdSpace, ImportKey, IndexDelta, JournalId, LoadedSegment, Origin, Reads,
-    WriteTxn,
+    Backend, ChangeSet, DeltaSink, IdSpace, ImportKey, IndexDelta, JournalId, LoadedSegment,
+    Origin, Reads, WriteTxn,
 };
 pub(crate) use imported_uuid::is_imported as is_imported_uuid;
 pub(crate) use imported_uuid::UuidMask;
@@ -43,13 +35,42 @@ pub(crate) use records::{
 };
 use sled_backend::SledBackend;
 
-/// Opens the backend `opts` describe (today: sled, format 3), checking its format version
-/// and that it was created with the secret `keys` derive from.
+/// Where a registry lives.
+pub(crate) enum Location<'a> {
+    /// A sled directory (or a temporary database).
+    Directory(StoreOptions<'a>),
+    /// A PostgreSQL database shared with other instances.
+    #[cfg(feature = "postgres")]
+    Postgres {
+        conninfo: &'a str,
+        durability: crate::Durability,
+        staleness: std::time::Duration,
+    },
+}
+
+/// Opens the backend `at` describes (sled, or PostgreSQL with feature `postgres`; format 3),
+/// checking its format version and that it was created with the secret `keys` derive from.
 pub(crate) fn open(
-    opts: &StoreOptions<'_>,
+    at: &Location<'_>,
     keys: std::sync::Arc<crate::identity::Keys>,
 ) -> Result<Box<dyn Backend>, Error> {
-    Ok(Box::new(SledBackend::open(opts, keys)?))
+    match at {
+        Location::Directory(opts) => Ok(Box::new(SledBackend::open(opts, keys)?)),
+        #[cfg(feature = "postgres")]
+        Location::Postgres {
+            conninfo,
+            durability,
+            staleness,
+        } => Ok(Box::new(postgres::backend::PgBackend::open(
+            conninfo,
+            keys,
+            *durability,
+            postgres::PgOptions {
+                staleness: *staleness,
+                ..postgres::PgOptions::default()
+            },
+        )?)),
+    }
 }
 
 use std::path::Path;

@@ -15,7 +15,7 @@ mod standardized;
 
 use cee_eligibility::api::{Api, Response};
 use cee_eligibility::clock::ManualClock;
-use cee_eligibility::{Config, Engine, Operator, Timestamp};
+use cee_eligibility::{Engine, Operator, Timestamp};
 use serde_json::{json, Value};
 
 /// The fixed "now" of every test (inside the 2023–2024 operation period).
@@ -47,7 +47,7 @@ pub const DAY: i64 = 24 * 3600;
 impl Fx {
     pub fn new() -> Fx {
         let clock = ManualClock::new(ts(NOW));
-        let engine = Engine::open(Config::temporary().clock(clock.clone())).unwrap();
+        let engine = Engine::open(crate::common::fresh_config().clock(clock.clone())).unwrap();
         Fx {
             api: Api::new(engine.clone()),
             engine,

@@ -20,8 +20,22 @@ pub fn op(id: u32) -> Operator {
 
 pub fn engine_at(now: &str) -> (Engine, ManualClock) {
     let clock = ManualClock::new(ts(now));
-    let engine = Engine::open(Config::temporary().clock(clock.clone())).unwrap();
+    let engine = Engine::open(fresh_config().clock(clock.clone())).unwrap();
     (engine, clock)
+}
+
+thread_local! {
+    /// Where the current test's fresh registries come from when not temporary ones: set by
+    /// `pg::on_postgres` (a fresh PostgreSQL database each).
+    pub static FRESH: std::cell::Cell<Option<fn() -> Config>> = const { std::cell::Cell::new(None) };
+}
+
+/// A new, empty registry for one test: a temporary one, or — inside `pg::on_postgres`
+/// (feature `postgres`) — a fresh PostgreSQL database.
+pub fn fresh_config() -> Config {
+    FRESH
+        .with(|f| f.get())
+        .map_or_else(Config::temporary, |make| make())
 }
 
 pub fn row(jt: &str, phone: &str, name: &str, datetime: &str) -> ImportRow {

@@ -67,3 +67,9 @@ fn patch_fixes_an_ineligible_journey_but_not_a_claimed_one() -> R {
     ));
     Ok(())
 }
+
+// The same behaviour on a PostgreSQL registry (tests/it/pg.rs).
+crate::on_postgres!(
+    create_duplicate_patch,
+    patch_fixes_an_ineligible_journey_but_not_a_claimed_one,
+);

@@ -382,3 +382,18 @@ fn find_is_scoped_to_the_operator() -> R {
     );
     Ok(())
 }
+
+// The same behaviour on a PostgreSQL registry (tests/it/pg.rs).
+crate::on_postgres!(
+    short_delay_rule_edges,
+    long_date_rules,
+    short_period_edges,
+    short_journey_eligibility,
+    unknown_or_foreign_journey_is_not_found,
+    journey_without_driver_phone_is_invalid,
+    journey_taken_by_another_beneficiary,
+    same_beneficiary_twice_conflicts_with_description,
+    history_blocks_registration,
+    token_signs_the_documented_message,
+    find_is_scoped_to_the_operator,
+);

@@ -345,3 +345,23 @@ fn standard_long(e: &Engine, o: &Operator) -> Result<Registration, Error> {
     );
     Ok(registered(e.register(o, &req)?))
 }
+
+// The same behaviour on a PostgreSQL registry (tests/it/pg.rs).
+crate::on_postgres!(
+    specific_short_window_edges,
+    specific_short_before_after_bound_never_blocks,
+    specific_short_three_years,
+    specific_long_after_bound_and_window,
+    types_never_interact,
+    human_phone_forms_match_canonical_rows,
+    standardized_long_twelve_years_and_no_upper_bound,
+    standardized_short_five_years,
+    identity_key_switches_off_name_and_phone,
+    import_identity_switches_an_imported_row,
+    import_identity_standardized,
+    cross_operator_block_shows_only_the_date,
+    most_recent_blocking_application_is_described,
+    import_conflicts_within_and_across_batches,
+    import_batch_size_limits,
+    deleted_applications_stop_blocking,
+);

@@ -16,6 +16,7 @@ mod fields;
 mod format;
 mod lazyfs;
 mod model;
+mod pg;
 mod policy;
 mod powerloss;
 mod purge;

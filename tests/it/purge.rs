@@ -576,3 +576,9 @@ fn past_standardized_applications_expire_like_registered_ones() -> R {
     drop(e);
     check(&open(dir.path(), &clock, later))
 }
+
+// The same behaviour on a PostgreSQL registry (tests/it/pg.rs).
+crate::on_postgres!(
+    tombstones_lose_their_pseudonyms_and_answer_as_before,
+    journeys_without_live_application_that_ended_before_the_horizon_go,
+);

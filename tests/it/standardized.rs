@@ -360,3 +360,12 @@ fn identity_keys_attach_to_past_applications() -> R {
         .is_eligible());
     Ok(())
 }
+
+// The same behaviour on a PostgreSQL registry (tests/it/pg.rs).
+crate::on_postgres!(
+    past_applications_block_other_operators_for_exactly_the_standardized_windows,
+    a_registration_is_refused_by_a_past_application,
+    find_and_delete_by_the_kept_uuid,
+    conflicts,
+    identity_keys_attach_to_past_applications,
+);

@@ -43,6 +43,7 @@ pub struct App {
     body_timeout: Duration,
     forwarded_for: bool,
     backup_dir: Option<PathBuf>,
+    never_inline: bool,
     pub metrics: Metrics,
     /// Registry counts for `/metrics`, recounted at most every [`STATS_MAX_AGE`] (a count scans
     /// the registry); one scrape counts while concurrent ones wait for its result.
@@ -65,6 +66,9 @@ pub struct Settings {
     pub forwarded_for: bool,
     /// Where `POST /admin/backup` writes (none: the route answers 501).
     pub backup_dir: Option<PathBuf>,
+    /// Every engine call on the blocking pool, also those that read memory only on sled (a
+    /// PostgreSQL registry: its client blocks and panics on an async worker).
+    pub never_inline: bool,
 }
 
 /// `status` with the JSON-RPC error envelope of the public API (the façade's own
@@ -149,6 +153,7 @@ impl App {
             body_timeout: settings.body_timeout,
             forwarded_for: settings.forwarded_for,
             backup_dir: settings.backup_dir,
+            never_inline: settings.never_inline,
             metrics,
             stats_cache: tokio::sync::Mutex::new(None),
             ready: AtomicBool::new(true),
@@ -415,7 +420,7 @@ impl App {
                     Ok(b) => b,
                     Err(a) => return a,
                 };
-                let r = if inline {
+                let r = if inline && !self.never_inline {
                     // Reads the in-memory index only: no hop to the blocking pool.
                     self.api.handle(Some(&c.operator), &method, &path, &body)
                 } else {

@@ -233,12 +233,16 @@ pub fn run(args: &Args) -> Result<Outcome> {
 }
 
 fn serve_until_signal(args: &Args) -> Result<Outcome> {
-    if !args.create && !registry_exists(&args.db.db) {
-        return Err(format!(
-            "--db {}: no registry there (a typo?); pass --create to create one",
-            args.db.db.display()
-        )
-        .into());
+    // A PostgreSQL database must exist already (the server does not create databases); its
+    // tables are created by the first instance that opens it.
+    if let Some(dir) = args.db.dir() {
+        if !args.create && !registry_exists(dir) {
+            return Err(format!(
+                "--db {}: no registry there (a typo?); pass --create to create one",
+                dir.display()
+            )
+            .into());
+        }
     }
     let tokens = tokens::Tokens::load(&args.tokens)?;
     let signing = args.signing_key.as_deref().map(signer).transpose()?;
@@ -263,6 +267,9 @@ fn serve_until_signal(args: &Args) -> Result<Outcome> {
         body_timeout: Duration::from_secs(args.body_timeout_secs),
         forwarded_for: args.forwarded_for,
         backup_dir: args.backup_dir.clone(),
+        // The PostgreSQL client blocks and must not run on an async worker: every engine call
+        // goes to the blocking pool.
+        never_inline: args.db.shared(),
     };
     let n_tokens = tokens.len();
     let api = cee_eligibility::api::Api::new(engine.clone());

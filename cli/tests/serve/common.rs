@@ -60,8 +60,21 @@ impl Server {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Result<Server, Box<dyn std::error::Error>> {
+        Self::start_on(dir, &["--db", "db"], base, extra, env)
+    }
+
+    /// Starts `cee serve` on the registry `registry` names (`--db DIR` or `--postgres …`).
+    pub fn start_on(
+        dir: tempfile::TempDir,
+        registry: &[&str],
+        base: &[&str],
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Server, Box<dyn std::error::Error>> {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cee"));
-        cmd.args(["serve", "--db", "db", "--now", "2024-06-15T12:00:00Z"])
+        cmd.arg("serve")
+            .args(registry)
+            .args(["--now", "2024-06-15T12:00:00Z"])
             .args([
                 "--addr",
                 "127.0.0.1:0",

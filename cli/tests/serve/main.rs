@@ -4,4 +4,5 @@
 mod common;
 mod limits;
 mod ops;
+mod shared;
 mod tls;

@@ -31,26 +31,13 @@ use crate::store::records::{
 };
 use crate::store::segment;
 use crate::store::{
-    Backend, ChangeSet as Changes, IdSpace, ImportKey, IndexDelta, LoadedSegment, Origin, Reads,
-    WriteTxn,
+    Backend, ChangeSet as Changes, DeltaSink, IdSpace, ImportKey, IndexDelta, LoadedSegment,
+    Origin, Reads, WriteTxn,
 };
 use crate::Durability;
 
 use super::write::PgTxn;
 use super::{lock, ChangeSet, KeyValues, PgOptions, PgStore, Replica};
-
-/// Where an engine receives what other instances commit.
-///
-/// Both calls come from the listener thread while it holds this instance's sync state: they
-/// must not write through the backend (`begin` would wait for that state: a deadlock). Reading
-/// (the load phases, point reads) is fine.
-pub(crate) trait DeltaSink: Send + Sync {
-    /// A change committed elsewhere, in commit order.
-    fn apply(&self, delta: &IndexDelta);
-    /// The registry diverged from this instance: the load phases now serve a new snapshot;
-    /// rebuild the index from them.
-    fn reloaded(&self);
-}
 
 /// Rows of one snapshot, by family, until the load phases take them.
 #[derive(Default)]
@@ -153,18 +140,14 @@ impl PgBackend {
         })
     }
 
-    /// Starts delivering other instances' changes to `sink` (after the index was loaded).
-    pub(crate) fn follow(&self, sink: Arc<dyn DeltaSink>) -> Result<(), Error> {
-        *lock(&self.bridge.sink) = Some(sink);
-        self.store.follow()
-    }
-
-    /// `Err(Error::Unavailable)` when the index may be stale (SPEC §11.5).
-    pub(crate) fn fresh(&self) -> Result<(), Error> {
-        self.store.fresh()
-    }
-
     /// The store underneath (tests, migration, statistics).
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "operations and tests: not reachable from the public API yet"
+        )
+    )]
     pub(crate) fn store(&self) -> &PgStore {
         &self.store
     }
@@ -474,6 +457,17 @@ fn format_ops(changes: &Changes) -> Result<ChangeSet, Error> {
 }
 
 impl Backend for PgBackend {
+    /// Starts the listener: other instances' changes reach `sink` (after the index was loaded).
+    fn follow(&self, sink: Arc<dyn DeltaSink>) -> Result<(), Error> {
+        *lock(&self.bridge.sink) = Some(sink);
+        self.store.follow()
+    }
+
+    /// `Err(Error::Unavailable)` when the index may be stale (SPEC §11.5).
+    fn fresh(&self) -> Result<(), Error> {
+        self.store.fresh()
+    }
+
     fn load_changed_imports(
         &self,
         f: &mut dyn FnMut([u8; 16], AppRecord) -> Result<(), Error>,

@@ -23,6 +23,26 @@ pub(crate) struct Copied {
     pub bytes: u64,
 }
 
+/// Opens the directory registry at `dir` (which no engine may hold open) and copies it into
+/// the empty PostgreSQL registry at `conninfo` ([`copy_from_sled`]).
+pub(crate) fn copy_dir(
+    dir: &std::path::Path,
+    conninfo: &str,
+    keys: &Keys,
+) -> Result<Copied, Error> {
+    if !dir.join("db").is_file() {
+        return Err(Error::Config(format!(
+            "/db: {} is not a registry directory",
+            dir.display()
+        )));
+    }
+    let from = Store::open(&crate::store::StoreOptions {
+        path: Some(dir),
+        cache_capacity: 64 << 20,
+    })?;
+    copy_from_sled(&from, conninfo, keys)
+}
+
 /// Copies `from` (opened with the secret of `keys`) into the empty registry at `conninfo`.
 pub(crate) fn copy_from_sled(from: &Store, conninfo: &str, keys: &Keys) -> Result<Copied, Error> {
     match from.get(keys::META_FORMAT)?.as_deref() {

@@ -29,6 +29,13 @@ use crate::error::{Error, StorageError};
 use crate::Durability;
 
 /// What the caller's check decided.
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "the store-level protocol harness: tests.rs drives the write protocol through it with a key/value replica; the engine goes through PgTxn (backend.rs)"
+    )
+)]
 pub(crate) enum Decision<T> {
     /// Write this change set, then return `T`.
     Commit(ChangeSet, T),
@@ -128,6 +135,13 @@ impl PgStore {
     /// with every committed change and decides; a committed change set is logged as its own
     /// encoding and applied to the replica before this returns. `check` may run more than
     /// once (retries): no side effects.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the store-level protocol harness: tests.rs drives the write protocol through it with a key/value replica; the engine goes through PgTxn (backend.rs)"
+        )
+    )]
     pub(crate) fn write<T>(
         &self,
         durability: Durability,

@@ -292,3 +292,13 @@ fn null_is_absent() {
     r["phone_trunc"] = Value::Null;
     assert_eq!(fx.call("POST", "/policies/cee", &r).status, 201);
 }
+
+// The same behaviour on a PostgreSQL registry (tests/it/pg.rs).
+crate::on_postgres!(
+    simulate_eligible_then_blocked_with_uuid_only_for_the_same_operator,
+    simulate_short_conflict_carries_only_uuid_and_datetime,
+    the_spec_example_error_and_its_order,
+    find_and_delete,
+    find_long_renders_absent_journey_fields_as_null,
+    find_with_a_bad_uuid_is_400_and_delete_is_404,
+);

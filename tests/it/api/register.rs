@@ -327,3 +327,13 @@ fn fields_are_checked_for_the_journey_type() {
     );
     assert_eq!(data.split(", /").count(), 2, "{data}");
 }
+
+// The same behaviour on a PostgreSQL registry (tests/it/pg.rs).
+crate::on_postgres!(
+    short_happy_path_with_a_verifiable_token,
+    long_happy_path_with_a_verifiable_token,
+    date_rules_of_spec_9,
+    short_journey_eligibility_is_404,
+    conflicts_are_plain_objects,
+    fields_are_checked_for_the_journey_type,
+);
