@@ -280,10 +280,11 @@ if not any(b == "postgres" for b in baselines):
     pg = next((n for n in notes if "PostgreSQL" in n), "")
     w(f"* **PostgreSQL** was not measured in this run ({pg.replace('cee-bench: note: ', '') or 'no server'}): build with `CEE_BENCH_FEATURES=postgres` and set `CEE_BENCH_PG=postgres://…`.")
 w("")
-# Hand-measured sections (e.g. the durability A/B), kept across regenerations.
-extra = os.path.join(os.path.dirname(os.path.abspath(__file__)), "durability.md")
-if os.path.exists(extra):
-    with open(extra) as f:
-        out.append(f.read().rstrip("\n"))
-        out.append("")
+# Hand-measured sections (the durability A/B, the shared registry), kept across regenerations.
+for name in ("durability.md", "shared.md"):
+    extra = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+    if os.path.exists(extra):
+        with open(extra) as f:
+            out.append(f.read().rstrip("\n"))
+            out.append("")
 print("\n".join(out))

@@ -209,9 +209,12 @@ impl Engine {
     #[tracing::instrument(level = "trace", skip_all, fields(operator = op.id))]
     pub fn simulate(&self, op: &Operator, req: &SimulateRequest) -> Result<Simulation, Error> {
         let inner = &*self.inner;
-        // A shared registry's index may be stale (SPEC §11.5): asked before reading it, and
-        // again after, so a rebuild that began meanwhile is not answered from.
-        inner.store.fresh()?;
+        // A shared registry's index may be stale (SPEC §11.5), or being rebuilt: its
+        // generation before and after the read must be one even value.
+        let generation = inner.store.index_generation();
+        if generation % 2 == 1 {
+            return Err(Error::Unavailable("the index is being rebuilt"));
+        }
         let mut ps = [Pseudonym([0; 16]); 3];
         let mut n = 0;
         ps[n] = inner
@@ -229,6 +232,9 @@ impl Engine {
         let found =
             inner.most_recent_blocking(op.id, req.journey_type, inner.clock.now(), &ps[..n]);
         inner.store.fresh()?;
+        if inner.store.index_generation() != generation {
+            return Err(Error::Unavailable("the index was rebuilt during the read"));
+        }
         match found {
             None => Ok(Simulation::Eligible),
             Some(e) => Ok(Simulation::Blocked(inner.describe(

@@ -253,6 +253,13 @@ pub(crate) trait Backend: Reads + Send + Sync {
         Ok(())
     }
 
+    /// Odd while the index built from this backend is being rebuilt (a shared registry that
+    /// diverged), changed by every rebuild: a reader that sees one even value before and
+    /// after reading the index read no half-rebuilt one. Always 0 for a single-writer backend.
+    fn index_generation(&self) -> u64 {
+        0
+    }
+
     /// Open, phase 1: every changed import (uuid and record), in any order.
     fn load_changed_imports(
         &self,

@@ -232,15 +232,27 @@ impl Oracle {
 
 struct World {
     dir: tempfile::TempDir,
+    /// A PostgreSQL registry instead of the directory (`engine_on_postgres_agrees_with_oracle`).
+    postgres: Option<String>,
     clock: ManualClock,
     engine: Engine,
     oracle: Oracle,
     journeys: u32,
 }
 
-fn open(dir: &std::path::Path, clock: &ManualClock) -> Engine {
-    Engine::open(
+fn open(dir: &std::path::Path, postgres: Option<&str>, clock: &ManualClock) -> Engine {
+    #[cfg(feature = "postgres")]
+    let config = match postgres {
+        Some(conninfo) => Config::postgres(conninfo),
+        None => Config::new(dir),
+    };
+    #[cfg(not(feature = "postgres"))]
+    let config = {
+        assert!(postgres.is_none(), "built without the feature postgres");
         Config::new(dir)
+    };
+    Engine::open(
+        config
             .secret([5; 32])
             .clock(clock.clone())
             .durability(Durability::Buffered),
@@ -262,11 +274,16 @@ fn check_conflict(c: &Conflict, expected: &App, caller: u32) {
 
 impl World {
     fn new() -> World {
+        Self::on(None)
+    }
+
+    fn on(postgres: Option<String>) -> World {
         let dir = tempfile::tempdir().unwrap();
         let clock = ManualClock::new(ts("2024-06-15T12:00:00Z"));
-        let engine = open(dir.path(), &clock);
+        let engine = open(dir.path(), postgres.as_deref(), &clock);
         World {
             dir,
+            postgres,
             clock,
             engine,
             oracle: Oracle::default(),
@@ -513,7 +530,7 @@ impl World {
                 self.engine.flush().unwrap();
                 // Drop the old engine (releasing sled's file lock) before opening again.
                 self.engine = Engine::open(Config::temporary()).unwrap();
-                self.engine = open(self.dir.path(), &self.clock);
+                self.engine = open(self.dir.path(), self.postgres.as_deref(), &self.clock);
             }
         }
     }
@@ -602,6 +619,36 @@ proptest! {
             w.step(step);
         }
     }
+}
+
+/// The same model test on a PostgreSQL registry (a fresh database per case; a reopen opens a
+/// new engine on it, rebuilt from PostgreSQL): `PROPTEST_CASES_PG` cases (default 16).
+#[cfg(feature = "postgres")]
+#[test]
+fn engine_on_postgres_agrees_with_oracle() {
+    use proptest::test_runner::{RngSeed, TestRunner};
+    let Some(base) = crate::pg::support::server("model on postgres") else {
+        return;
+    };
+    let cases = std::env::var("PROPTEST_CASES_PG")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(16);
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases,
+        failure_persistence: None,
+        rng_seed: RngSeed::Fixed(20_261_124),
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(&proptest::collection::vec(op_strategy(), 1..40), |ops| {
+            let mut w = World::on(Some(crate::pg::fresh_database(&base)));
+            for step in &ops {
+                w.step(step);
+            }
+            Ok(())
+        })
+        .unwrap();
 }
 
 /// Shrunk from a 2000-case CI run: operator 2's standardized application and operator 1's

@@ -468,6 +468,10 @@ impl Backend for PgBackend {
         self.store.fresh()
     }
 
+    fn index_generation(&self) -> u64 {
+        self.store.generation()
+    }
+
     fn load_changed_imports(
         &self,
         f: &mut dyn FnMut([u8; 16], AppRecord) -> Result<(), Error>,
@@ -894,6 +898,8 @@ mod tests {
         drop(txn);
 
         // A new epoch: b reloads and asks its engine to rebuild.
+        let before = b.index_generation();
+        assert!(before.is_multiple_of(2), "no reload in progress");
         c.store().new_epoch().unwrap();
         let t = std::time::Instant::now();
         while *sink.reloads.lock().unwrap() == 0 && t.elapsed() < Duration::from_secs(2) {
@@ -905,6 +911,8 @@ mod tests {
             std::thread::sleep(Duration::from_millis(2));
         }
         assert!(b.fresh().is_ok(), "fresh again once reloaded");
+        let after = b.index_generation();
+        assert!(after.is_multiple_of(2) && after > before, "{before} → {after}");
         let mut entries = 0;
         b.load_entries(&mut |_| {
             entries += 1;

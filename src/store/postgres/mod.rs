@@ -168,6 +168,9 @@ struct Inner {
     /// A divergence was seen and the reload has not succeeded yet.
     diverged: AtomicBool,
     rebuilds: AtomicU64,
+    /// Odd while the replica is being reloaded, bumped before and after (a seqlock for
+    /// readers of an index the replica feeds: [`PgStore::generation`]).
+    generation: AtomicU64,
     last_divergence: Mutex<Option<Divergence>>,
     listener_pid: AtomicI32,
     stop: AtomicBool,
@@ -207,6 +210,7 @@ impl PgStore {
             base: Instant::now(),
             diverged: AtomicBool::new(false),
             rebuilds: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
             last_divergence: Mutex::new(None),
             listener_pid: AtomicI32::new(0),
             stop: AtomicBool::new(false),
@@ -342,6 +346,13 @@ impl PgStore {
             ));
         }
         Ok(())
+    }
+
+    /// Odd while the replica is being reloaded; changed by every reload. A reader that sees
+    /// the same even value before and after reading the index fed by the replica read no
+    /// half-reloaded one.
+    pub(crate) fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
     }
 
     /// Gives the registry a new epoch: every instance reloads. Part of restoring a backup or
@@ -497,7 +508,10 @@ impl Inner {
         )?;
         let mut rows = postgres::fallible_iterator::FallibleIterator::iterator(rows)
             .map(|r| r.map(|r| (r.get(0), r.get(1))).map_err(Error::from));
-        self.replica.load(&mut rows)?;
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        let loaded = self.replica.load(&mut rows);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        loaded?;
         drop(rows);
         tx.commit()?;
         *sync = SyncState {
