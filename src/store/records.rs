@@ -1,5 +1,5 @@
 //! The records the engine and a backend exchange: typed domain values, no byte layout
-//! (`codec.rs`, `keys.rs` and `segment.rs` turn them into format-2 bytes).
+//! (`codec.rs`, `keys.rs` and `segment.rs` turn them into the bytes of on-disk format 4).
 
 use crate::fields::{JourneyStatus, JourneyType, OperatorClass};
 use crate::identity::{IdKind, Pseudonym};
