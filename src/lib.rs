@@ -45,11 +45,11 @@ pub mod synth;
 pub mod token;
 
 pub use engine::{
-    Application, Config, Conflict, ConflictReason, DateRule, Driver, Durability, Engine, FailedRow,
-    IdentityRow, ImportReport, ImportRow, JournalEntry, JournalKind, Journey, JourneyPatch,
-    JourneyPoint, Operator, PurgeReport, Refusal, RegisterKind, RegisterOutcome, RegisterRequest,
-    Registration, SimulateRequest, Simulation, StandardizedRow, Stats, StoredJourney,
-    MAX_IMPORT_ROWS, MAX_TOKEN_LEN,
+    Application, AuditAction, AuditEntry, Config, Conflict, ConflictReason, DateRule, Driver,
+    Durability, Engine, FailedRow, IdentityRow, ImportReport, ImportRow, JournalEntry, JournalItem,
+    JournalKind, Journey, JourneyPatch, JourneyPoint, Operator, PurgeReport, Refusal, RegisterKind,
+    RegisterOutcome, RegisterRequest, Registration, SimulateRequest, Simulation, StandardizedRow,
+    Stats, StoredJourney, MAX_IMPORT_ROWS, MAX_TOKEN_LEN,
 };
 pub use error::{Error, FieldErrors, PathError, StorageError};
 pub use fields::*;
