@@ -47,11 +47,11 @@ pub mod token;
 #[cfg(feature = "postgres")]
 pub use engine::{migrate_to_postgres, Migrated};
 pub use engine::{
-    Application, Config, Conflict, ConflictReason, DateRule, Driver, Durability, Engine, FailedRow,
-    IdentityRow, ImportReport, ImportRow, JournalEntry, JournalKind, Journey, JourneyPatch,
-    JourneyPoint, Operator, PurgeReport, Refusal, RegisterKind, RegisterOutcome, RegisterRequest,
-    Registration, SimulateRequest, Simulation, StandardizedRow, Stats, StoredJourney,
-    MAX_IMPORT_ROWS, MAX_TOKEN_LEN,
+    Application, AuditAction, AuditEntry, Config, Conflict, ConflictReason, DateRule, Driver,
+    Durability, Engine, FailedRow, IdentityRow, ImportReport, ImportRow, JournalEntry, JournalItem,
+    JournalKind, Journey, JourneyPatch, JourneyPoint, Operator, PurgeReport, Refusal, RegisterKind,
+    RegisterOutcome, RegisterRequest, Registration, SimulateRequest, Simulation, StandardizedRow,
+    Stats, StoredJourney, MAX_IMPORT_ROWS, MAX_TOKEN_LEN,
 };
 pub use error::{Error, FieldErrors, PathError, StorageError};
 pub use fields::*;

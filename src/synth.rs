@@ -37,7 +37,7 @@ use std::ops::Range;
 
 use crate::{
     DrivingLicense, FieldError, IdentityKey, ImportRow, JourneyType, LastNameTrunc, PhoneTrunc,
-    SimulateRequest, Timestamp,
+    SimulateRequest, StandardizedRow, Timestamp,
 };
 
 /// SplitMix64 (Steele, Lea, Flood 2014): a tiny, fast, well-mixed 64-bit generator.
@@ -258,6 +258,38 @@ impl Person {
             last_name_trunc: self.last_name_trunc.clone(),
             datetime: self.datetime.to_string(),
         }
+    }
+
+    /// A past standardized application of this person (SPEC §11.2), as its operator would
+    /// send it from the decommissioned registry: its journey type and date, licence, identity
+    /// key, a kept UUIDv4 derived from the index ([`Person::kept_uuid`]) and a kept token.
+    pub fn standardized_row(&self) -> StandardizedRow {
+        StandardizedRow {
+            journey_type: self.journey_type.to_string(),
+            datetime: self.datetime.to_string(),
+            last_name_trunc: self.last_name_trunc.clone(),
+            phone_trunc: self.phone_trunc.clone(),
+            driving_license: format!("DL{:010}", self.index % 10_000_000_000),
+            identity_key: self.identity_key().ok().map(|k| k.to_string()),
+            uuid: Some(self.kept_uuid()),
+            token: Some("dG9rZW4gb2YgdGhlIG9sZCByZWdpc3RyeQ==".into()),
+            ..StandardizedRow::default()
+        }
+    }
+
+    /// The uuid this person's past standardized application had at the decommissioned
+    /// registry: a UUIDv4 (version and variant bits set) derived from the index, distinct per
+    /// index.
+    pub fn kept_uuid(&self) -> String {
+        let (a, b) = (self.index.wrapping_mul(0x9E37_79B9_7F4A_7C15), self.index);
+        format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            (b >> 48) & 0xfff,
+            b & 0xffff_ffff_ffff
+        )
     }
 
     /// A full E.164 phone number whose truncation is `phone_trunc` (last two digits from the

@@ -33,7 +33,7 @@ use cee_bench::sqlite::Sqlite;
 use cee_bench::workload::{self, answer, Case, Cases, MISS_RESERVE, SECRET};
 use cee_bench::{Baseline, Error, Thresholds};
 use cee_eligibility::synth::Synth;
-use cee_eligibility::{Durability, Engine, Operator, RegisterOutcome, StandardizedRow};
+use cee_eligibility::{Durability, Engine, Operator, RegisterOutcome};
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput};
 
 fn main() {
@@ -283,32 +283,6 @@ fn bench_import(c: &mut Criterion, synth: &Synth, root: &Path) -> Result<(), Err
     Ok(())
 }
 
-/// One past standardized application per person: licence, identity key, a kept v4 uuid.
-fn standardized_row(p: &cee_eligibility::synth::Person) -> StandardizedRow {
-    let (a, b) = (p.index.wrapping_mul(0x9E37_79B9_7F4A_7C15), p.index);
-    StandardizedRow {
-        journey_type: p.journey_type.to_string(),
-        datetime: p.datetime.to_string(),
-        last_name_trunc: p.last_name_trunc.clone(),
-        phone_trunc: p.phone_trunc.clone(),
-        driving_license: p
-            .driving_license()
-            .map(|d| d.to_string())
-            .unwrap_or_default(),
-        identity_key: p.identity_key().ok().map(|k| k.to_string()),
-        uuid: Some(format!(
-            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            (b >> 48) & 0xfff,
-            b & 0xffff_ffff_ffff
-        )),
-        token: Some("dG9rZW4gb2YgdGhlIG9sZCByZWdpc3RyeQ==".into()),
-        ..StandardizedRow::default()
-    }
-}
-
 fn bench_import_standardized(c: &mut Criterion, synth: &Synth, root: &Path) -> Result<(), Error> {
     let mut g = c.benchmark_group("import/standardized_batch_1000");
     g.throughput(Throughput::Elements(1000));
@@ -331,7 +305,7 @@ fn bench_import_standardized(c: &mut Criterion, synth: &Synth, root: &Path) -> R
                     next += workload::BATCH as u64;
                     let rows: Vec<_> = synth
                         .people(start..start + workload::BATCH as u64)
-                        .map(|p| standardized_row(&p))
+                        .map(|p| p.standardized_row())
                         .collect();
                     (Operator::new(100, siret), rows)
                 },

@@ -1,17 +1,20 @@
 //! `cee demo`: a guided tour of the engine on a throw-away database.
 //!
-//! 1. bulk-imports a synthetic history ([`crate::synth`]) with `Durability::Buffered`, then
+//! 0. sets the policy in force (SPEC §11.1), as a deployment does;
+//! 1. bulk-imports a synthetic history ([`crate::synth`]) with `Durability::Buffered`, and the
+//!    past standardized applications of the decommissioned registry (SPEC §11.2), then
 //!    flushes and reopens the database with the default `Durability::Immediate`;
 //! 2. walks through every outcome a carpooling operator meets, explaining each;
 //! 3. measures simulate and register latencies.
 
 use std::time::{Duration, Instant};
 
-use cee_eligibility::clock::ManualClock;
+use cee_eligibility::clock::{Clock, ManualClock};
 use cee_eligibility::{
     Config, Conflict, DateRule, Driver, Durability, Engine, ImportRow, Incentives, Journey,
-    JourneyPoint, JourneyType, Latitude, Longitude, Operator, OperatorClass, PhoneTrunc, Refusal,
-    RegisterKind, RegisterOutcome, RegisterRequest, Simulation, Timestamp,
+    JourneyPoint, JourneyType, Latitude, Longitude, Operator, OperatorClass, PhoneTrunc, Policy,
+    Refusal, RegisterKind, RegisterOutcome, RegisterRequest, Simulation, StandardizedRow,
+    Timestamp,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -36,11 +39,29 @@ pub struct Args {
 }
 
 const DAY_MS: i64 = 86_400_000;
-/// The demo also uses people `n .. 2n + 1000 + registrations` as never-seen drivers: keep all
-/// of them below `Synth::MAX_PEOPLE` so that their phones are distinct.
+/// The demo also uses people `n .. 2n + 1000 + registrations` as never-seen drivers, and
+/// `2n + 12_000 ..` for the past standardized applications: keep all of them below
+/// `Synth::MAX_PEOPLE` so that their phones are distinct.
 const MAX_DEMO_PEOPLE: u64 = 800_000;
-/// The demo's "now": inside the default operation period 2023-01-01 .. 2025-01-01 (Paris).
-const NOW: &str = "2024-06-15T12:00:00Z";
+/// Past standardized applications imported by operator #2 (calls of 1000 rows).
+const PAST_APPLICATIONS: u64 = 5_000;
+/// The demo's "now" (fixed, so that every run tells the same story).
+const NOW: &str = "2026-12-01T12:00:00Z";
+
+/// The operation period the demo puts in force (Paris time).
+const START_DATE: &str = "2026-01-01T00:00:00+01:00";
+const END_DATE: &str = "2027-01-01T00:00:00+01:00";
+
+/// The policy the demo puts in force, as a deployment does with `--start-date`, `--end-date`
+/// and `--delay-days` (or `--policy policy.toml`, or `APP_CEE_START_DATE`/`APP_CEE_END_DATE`/
+/// `APP_CEE_DELAY`): an operation period around [`NOW`], the J+7 delay.
+fn policy_in_force() -> Result<Policy> {
+    let mut p = Policy::default();
+    p.start_date = START_DATE.parse()?;
+    p.end_date = END_DATE.parse()?;
+    p.registration_delay = Duration::from_secs(7 * 86_400);
+    Ok(p)
+}
 
 /// Runs the demo; `Negative` if any scenario did not turn out as announced.
 pub fn run(args: &Args) -> Result<Outcome> {
@@ -50,7 +71,13 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let dir = tempfile::Builder::new().prefix("cee-demo-").tempdir()?;
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| format!("cannot draw a random secret: {e}"))?;
-    let config = || Config::new(dir.path()).secret(secret).clock(clock.clone());
+    let policy = policy_in_force()?;
+    let config = || {
+        Config::new(dir.path())
+            .secret(secret)
+            .clock(clock.clone())
+            .policy(policy.clone())
+    };
     let op1 = Operator::new(1, "89248032800012".parse()?);
     let op2 = Operator::new(2, "41234567800019".parse()?);
     let synth = Synth::new(args.seed);
@@ -69,13 +96,15 @@ pub fn run(args: &Args) -> Result<Outcome> {
     println!(
         "           a keyed hash (pseudonym) under it; the secret itself is never written to disk"
     );
-    println!("clock      a ManualClock stopped at {now}: the default operation period is");
-    println!("           2023-01-01 .. 2025-01-01 (Paris time), so with today's real date every");
-    println!("           registration would be refused; the demo plays in June 2024 instead");
+    println!("clock      a ManualClock stopped at {now}, so that every run tells the same story");
     println!(
         "operators  #1 (SIRET {}) and #2 (SIRET {})",
         op1.siret, op2.siret
     );
+    println!();
+
+    // ---------------------------------------------------------------- 0. policy in force
+    let mut all_as_announced = show_policy(&policy, &clock, &op2)?;
     println!();
 
     // ---------------------------------------------------------------- 1. bulk import
@@ -93,6 +122,19 @@ pub fn run(args: &Args) -> Result<Outcome> {
         import.failed,
         import.elapsed.as_secs_f64(),
         import.imported as f64 / import.elapsed.as_secs_f64()
+    );
+    let past = import_past(&engine, &op2, &synth, past_range(n))?;
+    println!(
+        "   Operator #2 also imported the {} standardized applications it made at the",
+        past.imported
+    );
+    println!(
+        "   decommissioned registry in 2023-2024 (engine.import_standardized, SPEC 11.2): licence,"
+    );
+    println!(
+        "   identity key, and the uuid and token they had there; {} failed, {:.0} rows/s.",
+        past.failed,
+        past.imported as f64 / past.elapsed.as_secs_f64()
     );
     let t = Instant::now();
     engine.flush()?;
@@ -133,6 +175,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         all_as_announced: true,
     };
     tour.run(&op1, &op2, &synth, n)?;
+    all_as_announced &= tour.all_as_announced;
     let now = engine.now();
     println!();
 
@@ -166,7 +209,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         s.size_on_disk as f64 / (1024.0 * 1024.0)
     );
     println!();
-    let ok = tour.all_as_announced;
+    let ok = all_as_announced;
     drop(engine);
     let path = dir.path().display().to_string();
     dir.close()?;
@@ -199,6 +242,89 @@ fn reopen(open: impl Fn() -> Result<Engine, cee_eligibility::Error>) -> Result<E
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Prints the policy in force, and shows why a deployment must set it: the 0.1 defaults'
+/// operation period ended on 2025-01-01, so under them every registration is refused now.
+/// `false` if that refusal did not happen.
+fn show_policy(policy: &Policy, clock: &ManualClock, op: &Operator) -> Result<bool> {
+    println!("0. The policy in force (SPEC 11.1)");
+    println!(
+        "   operations {START_DATE} .. {END_DATE}, a claim is accepted {} days after",
+        policy.registration_delay.as_secs() / 86_400
+    );
+    println!("   the operation;");
+    println!(
+        "   a deployment sets them with --start-date/--end-date/--delay-days, --policy policy.toml"
+    );
+    println!("   or APP_CEE_START_DATE/APP_CEE_END_DATE/APP_CEE_DELAY (cee serve prints them).");
+    // The same long-distance claim under the 0.1 defaults, on a throw-away registry.
+    let old = Engine::open(Config::temporary().clock(clock.clone()))?;
+    let p = Synth::new(7).person(0);
+    let now = clock.now();
+    let out = old.register(
+        op,
+        &long_request(&p, days_before(now, 20), days_before(now, 1))?,
+    )?;
+    let refused = matches!(
+        &out,
+        RegisterOutcome::Refused(Refusal::Date(DateRule::OutsidePeriod { .. }))
+    );
+    println!(
+        "   Under Policy::default() (the public registry's last period, which ended on 2025-01-01)"
+    );
+    println!("   the same long-distance claim, paid 20 days ago, is");
+    for line in register_answer(&out) {
+        println!("   {line}");
+    }
+    Ok(refused)
+}
+
+/// The people whose past standardized applications operator #2 imports: after the fresh
+/// drivers `n .. 2n + 1000 + registrations` (registrations ≤ 10 000).
+fn past_range(n: u64) -> std::ops::Range<u64> {
+    let start = 2 * n + 12_000;
+    start..start + PAST_APPLICATIONS
+}
+
+/// A past standardized application of `p`, dated in 2023-2024 (the decommissioned registry's
+/// standardized operations), with its kept uuid and token.
+fn past_row(p: &Person) -> StandardizedRow {
+    let first: i64 = 1_672_531_200_000; // 2023-01-01T00:00:00Z
+    let datetime = Timestamp::from_millis(first + (p.index % 700) as i64 * DAY_MS + 12 * 3_600_000)
+        .unwrap_or(Timestamp::MIN);
+    StandardizedRow {
+        datetime: datetime.to_string(),
+        ..p.standardized_row()
+    }
+}
+
+fn import_past(
+    engine: &Engine,
+    op: &Operator,
+    synth: &Synth,
+    range: std::ops::Range<u64>,
+) -> Result<ImportSummary> {
+    let pb = progress_bar(range.end - range.start);
+    let t = Instant::now();
+    let (mut imported, mut failed) = (0, 0);
+    let mut start = range.start;
+    while start < range.end {
+        let end = (start + 1000).min(range.end);
+        let rows: Vec<StandardizedRow> = synth.people(start..end).map(|p| past_row(&p)).collect();
+        let report = engine.import_standardized(op, &rows)?;
+        imported += report.imported;
+        failed += report.failed;
+        pb.inc(end - start);
+        start = end;
+    }
+    let elapsed = t.elapsed();
+    pb.finish_and_clear();
+    Ok(ImportSummary {
+        imported,
+        failed,
+        elapsed,
+    })
 }
 
 struct ImportSummary {
@@ -387,6 +513,7 @@ impl Tour<'_> {
         let c = Cast { op1, op2, synth, n };
         self.new_driver(&c)?;
         self.history(&c)?;
+        self.past(&c)?;
         self.dedup(&c)?;
         self.ineligible_journeys(&c)?;
         self.delay_rule(&c)
@@ -524,6 +651,49 @@ impl Tour<'_> {
                 ],
             );
         }
+        Ok(())
+    }
+
+    /// (b') Past standardized applications imported from the decommissioned registry.
+    fn past(&mut self, c: &Cast<'_>) -> Result<()> {
+        let engine = self.engine;
+        let p = c.synth.person(past_range(c.n).start);
+        let row = past_row(&p);
+        println!();
+        println!(
+            "   b') Past standardized applications: {} was paid by operator #2 at the old registry",
+            Self::who(&p)
+        );
+        // Operator #1 meets the driver under another phone and name, with the same licence.
+        let mut q = c.fresh(4, p.journey_type).simulate_request()?;
+        q.driving_license = Some(p.driving_license()?);
+        let sim = engine.simulate(c.op1, &q)?;
+        let window = if p.journey_type == JourneyType::Short {
+            5
+        } else {
+            12
+        };
+        self.say(
+            !sim.is_eligible(),
+            &format!("#1 simulate {}", p.journey_type),
+            &sim_answer(&sim),
+            &[
+                &format!(
+                    "another phone and name, but the licence of #2's past application of {}:",
+                    &row.datetime[..10]
+                ),
+                &format!("a standardized application blocks for {window} years on every platform"),
+            ],
+        );
+        let kept: cee_eligibility::ApplicationId = p.kept_uuid().parse()?;
+        let found = engine.find(c.op2, &kept)?;
+        self.say(
+            found.token == row.token && !found.specific,
+            "#2 find",
+            &[format!("uuid {kept}: standardized {}, {}", found.journey_type, date(found.datetime))],
+            &["operator #2 finds (and may delete) it by the uuid it already held; find returns the",
+              "token the old registry signed"],
+        );
         Ok(())
     }
 

@@ -25,6 +25,13 @@ fn demo_shows_every_outcome() {
     );
     for expected in [
         "imported 2000 rows, 0 failed",
+        "0. The policy in force",
+        "operations 2026-01-01T00:00:00+01:00 .. 2027-01-01T00:00:00+01:00",
+        "REFUSED (400) \"Date should be between the start and end of the operation",
+        "the 5000 standardized applications it made at the",
+        "; 0 failed,",
+        "b') Past standardized applications",
+        "#2 find            uuid",
         "simulate short     ELIGIBLE",
         "register short     REGISTERED uuid",
         "verifies with engine.verify: true",

@@ -1,5 +1,6 @@
-//! Record decoder fuzz target: arbitrary bytes decoded as every stored record type (never a
-//! panic; what decodes re-encodes to the same record), split at byte 47 as an identity
+//! Record decoder fuzz target: arbitrary bytes decoded as every stored record type
+//! (applications, journeys, error and audit journal entries; never a panic; what decodes
+//! re-encodes to the same record), split at byte 47 as an identity
 //! index key/value pair (never a panic; what decodes re-encodes to the same bytes), and as an
 //! import segment, raw and with its check recomputed so that field validation is reached.
 //!

@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::audit::{Audit, AuditAction};
 use super::types::*;
 use super::{import_key, record_entries, segment_entry, Engine, Inner};
 use crate::error::{Error, FieldErrors};
@@ -115,6 +116,15 @@ impl Engine {
                     .enumerate()
                     .map(|(i, row)| segment_entry(seg.operator, row, seg.uuid(i, &mask)))
                     .collect();
+                let audit = Audit {
+                    action: AuditAction::Imported,
+                    operator_id: op.id,
+                    application: None,
+                    segment: Some(seg.id),
+                    rows: imported,
+                    uuids: Vec::new(),
+                };
+                changes.audit.push(inner.audit(txn, audit)?);
                 changes.segments.push(seg);
             }
             Ok((imported, changes))
@@ -188,6 +198,19 @@ impl Engine {
             }
             report.failed = report.failed_details.len();
             let mut changes = ChangeSet::default();
+            if !changed.is_empty() {
+                let mut uuids: Vec<[u8; 16]> = changed.keys().copied().collect();
+                uuids.sort_unstable();
+                let audit = Audit {
+                    action: AuditAction::IdentityImported,
+                    operator_id: op.id,
+                    application: None,
+                    segment: None,
+                    rows: uuids.len(),
+                    uuids,
+                };
+                changes.audit.push(inner.audit(txn, audit)?);
+            }
             for (uuid, (record, old)) in changed {
                 changes.index.removed.extend(old);
                 changes.index.added.extend(record_entries(&uuid, &record));
@@ -262,7 +285,18 @@ impl Engine {
         inner.write(|txn| {
             let (outcome, mut changes) = inner.register_locked(txn, op, req)?;
             match &outcome {
-                RegisterOutcome::Registered(_) => tracing::debug!("registered"),
+                RegisterOutcome::Registered(r) => {
+                    tracing::debug!("registered");
+                    let audit = Audit {
+                        action: AuditAction::Registered,
+                        operator_id: op.id,
+                        application: Some((*r.uuid.as_bytes(), jt)),
+                        segment: None,
+                        rows: 1,
+                        uuids: Vec::new(),
+                    };
+                    changes.audit.push(inner.audit(txn, audit)?);
+                }
                 RegisterOutcome::Refused(r) => {
                     tracing::debug!(refusal = ?RefusalKind::from(r), "refused")
                 }
@@ -345,6 +379,15 @@ impl Engine {
                 // Deleted, it may be imported again.
                 changes.index.keyed_removed.push(import_key(&r));
             }
+            let audit = Audit {
+                action: AuditAction::Deleted,
+                operator_id: op.id,
+                application: Some((u, r.journey_type)),
+                segment: None,
+                rows: 1,
+                uuids: Vec::new(),
+            };
+            changes.audit.push(inner.audit(txn, audit)?);
             changes.apps.push((u, r));
             Ok(((), changes))
         })
@@ -355,18 +398,8 @@ impl Engine {
     /// # Errors
     /// Storage or corruption errors.
     pub fn error_journal(&self) -> Result<Vec<JournalEntry>, Error> {
-        let mut out = Vec::new();
-        for r in self.inner.store.journal()? {
-            let kind = r.kind;
-            out.push(JournalEntry {
-                kind,
-                operator_id: r.operator_id,
-                journey_type: r.journey_type,
-                at: Timestamp::from_millis(r.at).unwrap_or(Timestamp::MIN),
-                application: r.application.map(ApplicationId::from_bytes),
-            });
-        }
-        Ok(out)
+        let journal = self.inner.store.journal()?;
+        Ok(journal.into_iter().map(|(_, r)| journal_entry(r)).collect())
     }
 
     /// Counts of what the database holds.
@@ -399,6 +432,17 @@ impl Engine {
             }
         })?;
         Ok(s)
+    }
+}
+
+/// The public form of an error journal record.
+pub(super) fn journal_entry(r: JournalRecord) -> JournalEntry {
+    JournalEntry {
+        kind: r.kind,
+        operator_id: r.operator_id,
+        journey_type: r.journey_type,
+        at: Timestamp::from_millis(r.at).unwrap_or(Timestamp::MIN),
+        application: r.application.map(ApplicationId::from_bytes),
     }
 }
 

@@ -164,7 +164,7 @@ impl Config {
         self
     }
 
-    /// How long [`Engine::purge`](crate::Engine::purge) keeps error journal entries (default
+    /// How long [`Engine::purge`](crate::Engine::purge) keeps error and audit journal entries (default
     /// 400 days): entries older than now minus this go.
     pub fn journal_retention(mut self, retention: std::time::Duration) -> Self {
         self.journal_retention = retention;

@@ -1,6 +1,7 @@
 //! The engine: operations gluing policy, pseudonyms, the in-memory index and the store.
 
 mod applications;
+mod audit;
 mod backup;
 mod config;
 mod journeys;
@@ -14,6 +15,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use applications::MAX_IMPORT_ROWS;
+pub use audit::{AuditAction, AuditEntry, JournalItem};
 pub use config::{Config, Durability};
 #[cfg(feature = "postgres")]
 pub use migrate::{migrate_to_postgres, Migrated};
@@ -84,7 +86,7 @@ pub(crate) struct Inner {
     /// what a new import segment's rows must not be named (DESIGN.md "Format 3"). Usually
     /// empty. Changed under the write lock only.
     kept_v7: Mutex<HashSet<[u8; 16]>>,
-    /// How long the purge keeps error journal entries.
+    /// How long the purge keeps journal entries (error and audit).
     journal_retention: std::time::Duration,
 }
 

@@ -20,7 +20,9 @@ impl Engine {
     /// * the pseudonyms and token kept in tombstones of deleted applications (the tombstone
     ///   stays: `find` and `delete` of its uuid answer as before);
     /// * journeys that carry no live application and ended before `h`;
-    /// * error journal entries older than [`Config::journal_retention`](crate::Config::journal_retention).
+    /// * error and audit journal entries older than
+    ///   [`Config::journal_retention`](crate::Config::journal_retention) (both counted in
+    ///   [`PurgeReport::journal_removed`](crate::PurgeReport::journal_removed)).
     ///
     /// One atomic change, under the write lock (writers wait, readers never): a purge
     /// interrupted at any point leaves the registry as before it or as after it. Afterwards
@@ -188,8 +190,10 @@ impl Inner {
             }
             Ok(())
         })?;
+        // The audit journal follows the same retention as the error journal.
         changes.purge.journal = txn.journal_before(journal_cutoff)?;
-        report.journal_removed = changes.purge.journal.len() as u64;
+        changes.purge.audit = txn.audit_before(journal_cutoff)?;
+        report.journal_removed = (changes.purge.journal.len() + changes.purge.audit.len()) as u64;
         Ok(changes)
     }
 }

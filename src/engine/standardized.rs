@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use super::applications::{check_batch_len, field};
+use super::audit::{Audit, AuditAction};
 use super::types::{FailedRow, ImportReport, Operator};
 use super::{record_entries, Engine, Inner};
 use crate::error::{Error, FieldErrors};
@@ -186,6 +187,17 @@ impl Engine {
             }
             let imported = changes.apps.len();
             tracing::debug!(imported, "standardized import checked");
+            if imported > 0 {
+                let audit = Audit {
+                    action: AuditAction::StandardizedImported,
+                    operator_id: op.id,
+                    application: None,
+                    segment: None,
+                    rows: imported,
+                    uuids: changes.apps.iter().map(|(u, _)| *u).collect(),
+                };
+                changes.audit.push(inner.audit(txn, audit)?);
+            }
             Ok((imported, changes))
         })?;
         failed.sort_by_key(|f| f.index);

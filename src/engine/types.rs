@@ -426,7 +426,7 @@ pub struct PurgeReport {
     pub tombstones_scrubbed: u64,
     /// Journeys removed (no live application, ended before the horizon).
     pub journeys_removed: u64,
-    /// Error journal entries removed (older than the journal retention).
+    /// Journal entries removed, error and audit (older than the journal retention).
     pub journal_removed: u64,
     /// In-memory index entries removed (stored ones and those implied by segment rows).
     pub index_entries_removed: u64,

@@ -2,7 +2,7 @@
 //!
 //! The engine reads and writes *records* (applications, import segments and their rows,
 //! journeys, journal entries) and the *index entries* those records imply; a backend decides
-//! how they are laid out. [`SledBackend`](super::SledBackend) is the first backend (format 2,
+//! how they are laid out. [`SledBackend`](super::SledBackend) is the first backend (format 4,
 //! DESIGN.md); the contract below is written so that a backend whose writers run in several
 //! processes (a shared database with one global write lock row and a commit-ordered change
 //! log, DESIGN.md "A shared-database backend") fits without another redesign.
@@ -23,7 +23,8 @@
 //!   every removal and the index delta, all or nothing, also across a crash. The engine
 //!   mirrors the delta in memory *before* dropping the transaction, so no other writer of
 //!   this process checks against an index that misses it. A refusal commits nothing but its
-//!   journal entry. Ids come from [`WriteTxn::next_id`]: never handed out twice, also across
+//!   journal entry; a successful registration, deletion or import commits its audit entry
+//!   in the same change set (so the entry exists if and only if the write does). Ids come from [`WriteTxn::next_id`]: never handed out twice, also across
 //!   restarts and processes.
 //! * **Durability**: `commit` makes the change set visible and atomic; [`Backend::flush`]
 //!   makes everything committed so far durable (the engine calls it after releasing the lock
@@ -38,7 +39,7 @@ use crate::error::Error;
 use crate::fields::JourneyType;
 
 use super::imported_uuid::UuidMask;
-use super::records::{AppRecord, IndexEntry, JournalRecord, JourneyRecord, Segment};
+use super::records::{AppRecord, AuditRecord, IndexEntry, JournalRecord, JourneyRecord, Segment};
 
 /// Where an application's current state is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,11 +61,12 @@ pub(crate) enum IdSpace {
     Segment,
     /// Journeys (never 0: a journey id 0 reads like "none").
     Journey,
-    /// Journal entries (orders entries of the same millisecond).
+    /// Journal entries, error and audit alike (orders entries of the same millisecond).
     Journal,
 }
 
-/// An error journal entry's key: its time and a sequence number.
+/// A journal entry's key (error or audit journal): its time and a sequence number, both
+/// journals numbered from one sequence so that `(at, seq)` orders them together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct JournalId {
     pub at: i64,
@@ -101,6 +103,9 @@ pub(crate) struct ChangeSet {
     pub journeys: Vec<(u32, JourneyRecord)>,
     /// Journal entries appended.
     pub journal: Vec<(JournalId, JournalRecord)>,
+    /// Audit journal entries appended: committed with the write they describe, so that an
+    /// entry exists if and only if its write does.
+    pub audit: Vec<(JournalId, AuditRecord)>,
     /// The index delta these writes imply.
     pub index: IndexDelta,
     /// What a retention purge removes or rewrites (empty for every other change).
@@ -124,6 +129,8 @@ pub(crate) struct PurgeChanges {
     pub journeys: Vec<(u32, String)>,
     /// Journal entries removed.
     pub journal: Vec<JournalId>,
+    /// Audit journal entries removed.
+    pub audit: Vec<JournalId>,
 }
 
 impl PurgeChanges {
@@ -155,6 +162,9 @@ pub(crate) trait PurgeScan {
 
     /// The ids of the journal entries dated strictly before `at` (ms).
     fn journal_before(&self, at: i64) -> Result<Vec<JournalId>, Error>;
+
+    /// The ids of the audit journal entries dated strictly before `at` (ms).
+    fn audit_before(&self, at: i64) -> Result<Vec<JournalId>, Error>;
 }
 
 // ---- end of retention purge ---------------------------------------------------------------
@@ -166,6 +176,7 @@ impl ChangeSet {
             && self.segments.is_empty()
             && self.journeys.is_empty()
             && self.journal.is_empty()
+            && self.audit.is_empty()
             && self.index == IndexDelta::default()
             && self.purge.is_empty()
     }
@@ -285,8 +296,11 @@ pub(crate) trait Backend: Reads + Send + Sync {
     /// Every application's current state (records, and segment rows no record supersedes).
     fn for_each_app(&self, f: &mut dyn FnMut(&AppRecord)) -> Result<(), Error>;
 
-    /// Every journal entry, oldest first.
-    fn journal(&self) -> Result<Vec<JournalRecord>, Error>;
+    /// Every error journal entry with its id, oldest first.
+    fn journal(&self) -> Result<Vec<(JournalId, JournalRecord)>, Error>;
+
+    /// Every audit journal entry with its id, oldest first.
+    fn audit(&self) -> Result<Vec<(JournalId, AuditRecord)>, Error>;
 
     /// Counts of journeys and journal entries, and bytes used.
     fn census(&self) -> Result<Census, Error>;

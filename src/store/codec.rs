@@ -12,17 +12,22 @@ use crate::fields::{JourneyStatus, JourneyType, OperatorClass, OperatorJourneyId
 use crate::store::decode_error::DecodeError;
 use crate::store::keys::{app_kind_code, app_kind_from_code, check4, jt_byte, jt_from_byte};
 use crate::store::records::{
-    AppKind, AppRecord, JournalKind, JournalRecord, JourneyRecord, PastApplication, PointRecord,
+    AppKind, AppRecord, AuditAction, AuditRecord, JournalKind, JournalRecord, JourneyRecord,
+    PastApplication, PointRecord,
 };
 
-/// Version byte written in front of journey and journal records (formats 2 and 3), and of
+/// Version byte written in front of journey, journal and audit records (formats 2 to 4), and of
 /// application records in format 2.
 pub(crate) const RECORD_VERSION: u8 = 1;
 /// Version byte written in front of application records since format 3 ([`AppRecord`] with
 /// `past`); version 1 (format 2) application records still decode, with `past: None`.
 pub(crate) const APP_RECORD_VERSION: u8 = 2;
-/// No record is larger than this (journeys with 20 incentives are < 4 KiB).
+/// No record is larger than this (journeys with 20 incentives are < 4 KiB; the largest audit
+/// entry, a standardized import of 1000 rows, holds 1000 uuids: about 16 KiB).
 const LIMIT: usize = 64 * 1024;
+
+/// Most uuids an audit entry holds: one import call's rows (`engine::MAX_IMPORT_ROWS`).
+const MAX_AUDIT_UUIDS: usize = 1000;
 
 fn config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<LIMIT>()
@@ -454,6 +459,96 @@ impl Record for JournalRecord {
     }
 }
 
+/// On-disk code of an audit action (format 4).
+pub(crate) fn audit_code(a: AuditAction) -> u8 {
+    match a {
+        AuditAction::Registered => 0,
+        AuditAction::Deleted => 1,
+        AuditAction::Imported => 2,
+        AuditAction::IdentityImported => 3,
+        AuditAction::StandardizedImported => 4,
+    }
+}
+
+pub(crate) fn audit_from_code(b: u8) -> Option<AuditAction> {
+    Some(match b {
+        0 => AuditAction::Registered,
+        1 => AuditAction::Deleted,
+        2 => AuditAction::Imported,
+        3 => AuditAction::IdentityImported,
+        4 => AuditAction::StandardizedImported,
+        _ => return None,
+    })
+}
+
+/// An audit journal entry as format 4 writes it (record version 1).
+#[derive(Debug, Clone, PartialEq, Encode, Decode)]
+pub(crate) struct AuditWire {
+    action: u8,
+    operator_id: u32,
+    at: i64,
+    application: Option<[u8; 16]>,
+    journey_type: Option<u8>,
+    segment: Option<u64>,
+    rows: u32,
+    uuids: Vec<[u8; 16]>,
+}
+
+impl Record for AuditRecord {
+    type Wire = AuditWire;
+
+    fn to_wire(&self) -> AuditWire {
+        AuditWire {
+            action: audit_code(self.action),
+            operator_id: self.operator_id,
+            at: self.at,
+            application: self.application,
+            journey_type: self.journey_type.map(jt_byte),
+            segment: self.segment,
+            rows: self.rows,
+            uuids: self.uuids.clone(),
+        }
+    }
+
+    fn from_wire(w: AuditWire) -> Result<Self, DecodeError> {
+        let action = code("action", w.action, audit_from_code)?;
+        let journey_type = match w.journey_type {
+            Some(b) => Some(code("journey type", b, jt_from_byte)?),
+            None => None,
+        };
+        // What each action carries, and nothing else.
+        let one_application = w.application.is_some()
+            && journey_type.is_some()
+            && w.segment.is_none()
+            && w.rows == 1
+            && w.uuids.is_empty();
+        let rows = usize::try_from(w.rows).unwrap_or(usize::MAX);
+        let many = w.application.is_none()
+            && journey_type.is_none()
+            && (1..=MAX_AUDIT_UUIDS).contains(&rows);
+        let consistent = match action {
+            AuditAction::Registered | AuditAction::Deleted => one_application,
+            AuditAction::Imported => many && w.segment.is_some() && w.uuids.is_empty(),
+            AuditAction::IdentityImported | AuditAction::StandardizedImported => {
+                many && w.segment.is_none() && w.uuids.len() == rows
+            }
+        };
+        if !consistent {
+            return Err(DecodeError::OutOfRange("audit entry fields"));
+        }
+        Ok(AuditRecord {
+            action,
+            operator_id: w.operator_id,
+            at: instant(w.at, "time")?,
+            application: w.application,
+            journey_type,
+            segment: w.segment,
+            rows: w.rows,
+            uuids: w.uuids,
+        })
+    }
+}
+
 /// Decodes `bytes` as every record type; for the record-decoder fuzz target. Never panics.
 #[cfg(feature = "arbitrary")]
 pub(crate) fn fuzz_decode_all(raw: &[u8]) {
@@ -466,6 +561,12 @@ pub(crate) fn fuzz_decode_all(raw: &[u8]) {
     let _ = decode::<AppRecord>(bytes, || "fuzz".into());
     let _ = decode::<JourneyRecord>(bytes, || "fuzz".into());
     let _ = decode::<JournalRecord>(bytes, || "fuzz".into());
+    if let Ok(r) = decode::<AuditRecord>(bytes, || "fuzz".into()) {
+        assert_eq!(
+            decode::<AuditRecord>(&encode(&r), || "fuzz".into()).ok(),
+            Some(r)
+        );
+    }
     if let Ok(r) = decode::<AppRecord>(bytes, || "fuzz".into()) {
         // Round trip: what decodes re-encodes to the same bytes.
         assert_eq!(
@@ -556,6 +657,124 @@ mod tests {
         let check = check4(&[&bytes]);
         bytes.extend_from_slice(&check);
         assert_eq!(decode::<AppRecord>(&bytes, || "x".into()).ok(), Some(v1));
+    }
+
+    fn audit(action: AuditAction) -> AuditRecord {
+        let one = matches!(action, AuditAction::Registered | AuditAction::Deleted);
+        let listed = matches!(
+            action,
+            AuditAction::IdentityImported | AuditAction::StandardizedImported
+        );
+        AuditRecord {
+            action,
+            operator_id: 9,
+            at: 1_700_000_000_000,
+            application: one.then_some([3; 16]),
+            journey_type: one.then_some(JourneyType::Short),
+            segment: (action == AuditAction::Imported).then_some(12),
+            rows: if listed { 2 } else { 1 },
+            uuids: if listed {
+                vec![[4; 16], [5; 16]]
+            } else {
+                vec![]
+            },
+        }
+    }
+
+    const ACTIONS: [AuditAction; 5] = [
+        AuditAction::Registered,
+        AuditAction::Deleted,
+        AuditAction::Imported,
+        AuditAction::IdentityImported,
+        AuditAction::StandardizedImported,
+    ];
+
+    /// Every action round-trips with its own code; an entry whose fields do not fit its action
+    /// (or an unknown code) is corrupt.
+    #[test]
+    fn audit_records_round_trip_and_are_validated() {
+        for (i, a) in ACTIONS.into_iter().enumerate() {
+            assert_eq!(usize::from(audit_code(a)), i);
+            assert_eq!(audit_from_code(audit_code(a)), Some(a));
+            let r = audit(a);
+            assert_eq!(
+                decode::<AuditRecord>(&encode(&r), || "x".into()).ok(),
+                Some(r)
+            );
+        }
+        assert_eq!(audit_from_code(5), None);
+        let bad = [
+            AuditRecord {
+                application: None,
+                ..audit(AuditAction::Registered)
+            },
+            AuditRecord {
+                journey_type: None,
+                ..audit(AuditAction::Deleted)
+            },
+            AuditRecord {
+                segment: None,
+                ..audit(AuditAction::Imported)
+            },
+            AuditRecord {
+                rows: 0,
+                ..audit(AuditAction::Imported)
+            },
+            AuditRecord {
+                rows: 3,
+                ..audit(AuditAction::StandardizedImported)
+            },
+            AuditRecord {
+                segment: Some(1),
+                ..audit(AuditAction::IdentityImported)
+            },
+            AuditRecord {
+                uuids: vec![[1; 16]],
+                ..audit(AuditAction::Registered)
+            },
+            AuditRecord {
+                at: i64::MAX,
+                ..audit(AuditAction::Imported)
+            },
+        ];
+        for r in bad {
+            let err = decode::<AuditRecord>(&encode(&r), || "audit".into());
+            assert!(matches!(err, Err(Error::Corrupt { .. })), "{r:?}");
+        }
+        let unknown = AuditWire {
+            action: 5,
+            ..audit(AuditAction::Imported).to_wire()
+        };
+        let err = decode::<AuditRecord>(&encode_wire(RECORD_VERSION, &unknown), || "a".into());
+        assert!(matches!(err, Err(Error::Corrupt { reason, .. }) if reason.contains("action")));
+    }
+
+    /// The largest audit entry (a standardized import of 1000 rows: 1000 uuids) fits under the
+    /// record size limit, and one more uuid than a call can import is refused.
+    #[test]
+    fn the_largest_audit_entry_fits_the_limit() {
+        let mut r = audit(AuditAction::StandardizedImported);
+        r.uuids = (0..1000u32)
+            .map(|i| {
+                let mut u = [0xff; 16];
+                u[..4].copy_from_slice(&i.to_be_bytes());
+                u
+            })
+            .collect();
+        r.rows = 1000;
+        let bytes = encode(&r);
+        assert!(
+            bytes.len() > 16_000 && bytes.len() < LIMIT,
+            "{}",
+            bytes.len()
+        );
+        assert_eq!(
+            decode::<AuditRecord>(&bytes, || "x".into()).ok(),
+            Some(r.clone())
+        );
+        r.uuids.push([0xee; 16]);
+        r.rows = 1001;
+        assert!(decode::<AuditRecord>(&encode(&r), || "x".into()).is_err());
     }
 
     /// Format 2 stored a journey status as its position in `JourneyStatus::ALL`: the codes

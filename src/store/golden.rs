@@ -1,8 +1,8 @@
 //! Golden bytes of the on-disk formats: every key and value family encoded from fixed inputs
-//! and compared with `tests/fixtures/format-3.hex` (this build's format), and decoded back
-//! from those committed bytes; format 2's committed bytes (`tests/fixtures/format-2.hex`,
-//! never rewritten) still decode to the same values, and the families format 3 did not change
-//! still encode to them. A change of layout fails here; it must come with a new format version
+//! and compared with `tests/fixtures/format-4.hex` (this build's format), and decoded back
+//! from those committed bytes; the committed bytes of formats 2 and 3
+//! (`tests/fixtures/format-2.hex`, `format-3.hex`, never rewritten) still decode to the same
+//! values, and the families later formats did not change still encode to them. A change of layout fails here; it must come with a new format version
 //! (and a new fixture file, written with
 //! `CEE_WRITE_FIXTURES=1 cargo test -p cee-eligibility --lib golden::encoding`).
 
@@ -12,15 +12,16 @@ use super::codec;
 use super::imported_uuid::UuidMask;
 use super::keys;
 use super::records::{
-    AppKind, AppRecord, IndexEntry, JournalKind, JournalRecord, JourneyRecord, PastApplication,
-    PointRecord, Segment, SegmentRow,
+    AppKind, AppRecord, AuditAction, AuditRecord, IndexEntry, JournalKind, JournalRecord,
+    JourneyRecord, PastApplication, PointRecord, Segment, SegmentRow,
 };
 use super::segment;
 use crate::fields::{JourneyStatus, JourneyType, OperatorClass};
 use crate::identity::{IdKind, Keys, Pseudonym};
 
 const FIXTURE_2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/format-2.hex");
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/format-3.hex");
+const FIXTURE_3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/format-3.hex");
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/format-4.hex");
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -115,6 +116,48 @@ fn journal() -> JournalRecord {
     }
 }
 
+/// An accepted registration in the audit journal (format 4).
+fn audit_registered() -> AuditRecord {
+    AuditRecord {
+        action: AuditAction::Registered,
+        operator_id: 7,
+        at: 1_718_452_800_000,
+        application: Some([0x44; 16]),
+        journey_type: Some(JourneyType::Short),
+        segment: None,
+        rows: 1,
+        uuids: vec![],
+    }
+}
+
+/// A standardized import of two rows in the audit journal (format 4).
+fn audit_standardized() -> AuditRecord {
+    AuditRecord {
+        action: AuditAction::StandardizedImported,
+        operator_id: 8,
+        at: 1_718_452_800_001,
+        application: None,
+        journey_type: None,
+        segment: None,
+        rows: 2,
+        uuids: vec![[0x45; 16], KEPT_V7],
+    }
+}
+
+/// A specific import (one segment of two rows) in the audit journal (format 4).
+fn audit_imported() -> AuditRecord {
+    AuditRecord {
+        action: AuditAction::Imported,
+        operator_id: 7,
+        at: 1_718_452_800_000,
+        application: None,
+        journey_type: None,
+        segment: Some(3),
+        rows: 2,
+        uuids: vec![],
+    }
+}
+
 fn index_entry() -> IndexEntry {
     IndexEntry {
         id_kind: IdKind::License,
@@ -180,8 +223,23 @@ fn encoded() -> BTreeMap<&'static str, Vec<u8>> {
         ("past_app_key_v4", keys::app_key(&[0x45; 16]).to_vec()),
         ("past_app_key_v7", keys::app_key(&KEPT_V7).to_vec()),
         ("past_app_value", codec::encode(&past_app())),
+        ("audit_key", keys::audit_key(1_718_452_800_000, 10).to_vec()),
+        ("audit_value_registered", codec::encode(&audit_registered())),
+        ("audit_value_imported", codec::encode(&audit_imported())),
+        (
+            "audit_value_standardized",
+            codec::encode(&audit_standardized()),
+        ),
     ])
 }
+
+/// The entries format 4 added (absent from the older fixtures).
+const NEW_IN_4: [&str; 4] = [
+    "audit_key",
+    "audit_value_registered",
+    "audit_value_imported",
+    "audit_value_standardized",
+];
 
 /// The entries of format 2 that format 3 encodes differently (the version, and application
 /// records now carry `past`): checked in the decoding direction only.
@@ -207,7 +265,7 @@ fn encoding_matches_the_committed_bytes() {
     let now = encoded();
     if std::env::var_os("CEE_WRITE_FIXTURES").is_some() {
         let mut out =
-            String::from("# On-disk format 3, written by src/store/golden.rs. Do not edit.\n");
+            String::from("# On-disk format 4, written by src/store/golden.rs. Do not edit.\n");
         for (name, bytes) in &now {
             out.push_str(&format!("{name} {}\n", hex(bytes)));
         }
@@ -254,7 +312,7 @@ fn committed_bytes_decode_to_the_same_values() {
     );
     assert_eq!(get("override_key")[0], keys::OVERRIDE);
     assert_eq!(get("app_key")[0], keys::APP);
-    assert_eq!(get("meta_format_value"), [3]);
+    assert_eq!(get("meta_format_value"), [4]);
     assert_eq!(
         codec::decode::<AppRecord>(&get("past_app_value"), what).ok(),
         Some(past_app())
@@ -262,10 +320,73 @@ fn committed_bytes_decode_to_the_same_values() {
     assert_eq!(get("past_app_value")[0], 2, "application record version");
     assert_eq!(get("past_app_key_v4")[0], keys::APP);
     assert_eq!(get("past_app_key_v7")[0], keys::OVERRIDE);
+    assert_eq!(
+        keys::audit_id(&get("audit_key")),
+        Some((1_718_452_800_000, 10))
+    );
+    assert_eq!(get("audit_key")[0], keys::AUDIT);
+    for (name, record) in [
+        ("audit_value_registered", audit_registered()),
+        ("audit_value_imported", audit_imported()),
+        ("audit_value_standardized", audit_standardized()),
+    ] {
+        assert_eq!(get(name)[0], 1, "{name}: record version");
+        assert_eq!(
+            codec::decode::<AuditRecord>(&get(name), what).ok(),
+            Some(record),
+            "{name}"
+        );
+    }
 }
 
-/// Format 2's committed bytes: what format 3 did not change still encodes to them, and every
-/// value still decodes (an application record of version 1 with `past: None`).
+/// Format 3's committed bytes: every family but the version byte encodes to them unchanged
+/// (format 4 only added the audit family), and every value still decodes.
+#[test]
+fn format_3_bytes_still_decode_and_unchanged_families_encode_alike() {
+    let f = fixture_at(FIXTURE_3);
+    let now = encoded();
+    assert_eq!(f.len(), now.len() - NEW_IN_4.len());
+    for (name, bytes) in &f {
+        if name == "meta_format_value" {
+            continue;
+        }
+        assert_eq!(
+            now.get(name.as_str()).map(|b| hex(b)),
+            Some(hex(bytes)),
+            "{name}: format 4 changed a format-3 family"
+        );
+    }
+    let get = |name: &str| f.get(name).cloned().expect(name);
+    assert_eq!(get("meta_format_value"), [3]);
+    let what = || "fixture".to_owned();
+    assert_eq!(
+        codec::decode::<AppRecord>(&get("app_value"), what).ok(),
+        Some(app())
+    );
+    assert_eq!(
+        codec::decode::<AppRecord>(&get("past_app_value"), what).ok(),
+        Some(past_app())
+    );
+    assert_eq!(
+        codec::decode::<JourneyRecord>(&get("journey_value"), what).ok(),
+        Some(journey())
+    );
+    assert_eq!(
+        codec::decode::<JournalRecord>(&get("journal_value"), what).ok(),
+        Some(journal())
+    );
+    assert_eq!(
+        IndexEntry::decode(&get("index_key"), &get("index_value")),
+        Some(index_entry())
+    );
+    assert_eq!(
+        Segment::decode(&get("segment_key"), &get("segment_value")),
+        Ok(segment())
+    );
+}
+
+/// Format 2's committed bytes: what formats 3 and 4 did not change still encodes to them, and
+/// every value still decodes (an application record of version 1 with `past: None`).
 #[test]
 fn format_2_bytes_still_decode_and_unchanged_families_encode_alike() {
     let f = fixture_at(FIXTURE_2);
@@ -278,7 +399,7 @@ fn format_2_bytes_still_decode_and_unchanged_families_encode_alike() {
         assert_eq!(
             now.get(name.as_str()).map(|b| hex(b)),
             Some(hex(bytes)),
-            "{name}: format 3 changed a format-2 family"
+            "{name}: a later format changed a format-2 family"
         );
         compared += 1;
     }

@@ -25,8 +25,11 @@ pub(crate) const SEGMENT: u8 = 0x06;
 /// each supersedes its segment row.
 pub(crate) const OVERRIDE: u8 = 0x07;
 
-/// The on-disk format this build writes (and reads; format 2 is migrated on open).
-pub(crate) const FORMAT_VERSION: u8 = 3;
+/// Audit journal entries by time, in the journal's sequence space (format 4).
+pub(crate) const AUDIT: u8 = 0x08;
+
+/// The on-disk format this build writes (and reads; formats 2 and 3 are migrated on open).
+pub(crate) const FORMAT_VERSION: u8 = 4;
 pub(crate) const META_FORMAT: &[u8] = &[META, b'f', b'o', b'r', b'm', b'a', b't'];
 pub(crate) const META_KEYCHECK: &[u8] = &[META, b'k', b'e', b'y', b'c', b'h', b'e', b'c', b'k'];
 
@@ -163,17 +166,36 @@ pub(crate) fn journey_key(operator: u32, operator_journey_id: &str) -> Vec<u8> {
 
 /// `[05][time i64 BE^sign][sequence u64 BE]`
 pub(crate) fn journal_key(at: i64, seq: u64) -> [u8; 17] {
+    timed_key(JOURNAL, at, seq)
+}
+
+/// `[08][time i64 BE^sign][sequence u64 BE]`: the error journal's layout, so that one
+/// `(time, sequence)` orders the entries of both journals.
+pub(crate) fn audit_key(at: i64, seq: u64) -> [u8; 17] {
+    timed_key(AUDIT, at, seq)
+}
+
+fn timed_key(family: u8, at: i64, seq: u64) -> [u8; 17] {
     let mut k = [0u8; 17];
-    k[0] = JOURNAL;
+    k[0] = family;
     k[1..9].copy_from_slice(&time_bytes(at));
     k[9..17].copy_from_slice(&seq.to_be_bytes());
     k
 }
 
-/// The `(time, sequence)` of a journal key; `None` when it is not one.
+/// The `(time, sequence)` of an error journal key; `None` when it is not one.
 pub(crate) fn journal_id(k: &[u8]) -> Option<(i64, u64)> {
+    timed_id(JOURNAL, k)
+}
+
+/// The `(time, sequence)` of an audit journal key; `None` when it is not one.
+pub(crate) fn audit_id(k: &[u8]) -> Option<(i64, u64)> {
+    timed_id(AUDIT, k)
+}
+
+fn timed_id(family: u8, k: &[u8]) -> Option<(i64, u64)> {
     match k {
-        [JOURNAL, rest @ ..] if rest.len() == 16 => {
+        [f, rest @ ..] if *f == family && rest.len() == 16 => {
             let at = time_from_bytes(rest[..8].try_into().ok()?);
             Some((at, u64::from_be_bytes(rest[8..].try_into().ok()?)))
         }
@@ -227,6 +249,19 @@ mod tests {
             v[i] ^= 0x01;
             assert_eq!(IndexEntry::decode(&e.key(), &v), None, "value byte {i}");
         }
+    }
+
+    /// Audit keys have the error journal's layout under their own family byte: time order is
+    /// byte order, and neither parser accepts the other's keys.
+    #[test]
+    fn audit_keys_order_by_time_then_sequence() {
+        let a = audit_key(-5, 9);
+        assert!(a < audit_key(0, 1) && audit_key(0, 1) < audit_key(0, 2));
+        assert_eq!(audit_id(&a), Some((-5, 9)));
+        assert_eq!(audit_id(&journal_key(-5, 9)), None);
+        assert_eq!(journal_id(&a), None);
+        assert_eq!(audit_id(&a[..16]), None);
+        assert_eq!(a[1..], journal_key(-5, 9)[1..]);
     }
 
     #[test]

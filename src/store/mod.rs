@@ -2,7 +2,7 @@
 //! keys, never the rules.
 //!
 //! The engine speaks to it through the [`Backend`] trait (`backend.rs`: the contract), in
-//! records; [`SledBackend`] (`sled_backend.rs`) is the first backend, on-disk format 3:
+//! records; [`SledBackend`] (`sled_backend.rs`) is the first backend, on-disk format 4:
 //! `records.rs` (the typed records), `keys.rs` (key layout), `segment.rs` (import segments),
 //! `codec.rs` (record bytes), `imported_uuid.rs` (the uuids of imported rows),
 //! `decode_error.rs` (what is wrong with damaged bytes).
@@ -28,11 +28,11 @@ pub(crate) use backend::{
 };
 pub(crate) use imported_uuid::is_imported as is_imported_uuid;
 pub(crate) use imported_uuid::UuidMask;
-pub use records::JournalKind;
 pub(crate) use records::{
-    AppKind, AppRecord, IndexEntry, JournalRecord, JourneyRecord, PastApplication, PointRecord,
-    Segment, SegmentRow,
+    AppKind, AppRecord, AuditRecord, IndexEntry, JournalRecord, JourneyRecord, PastApplication,
+    PointRecord, Segment, SegmentRow,
 };
+pub use records::{AuditAction, JournalKind};
 use sled_backend::SledBackend;
 
 /// Where a registry lives.
@@ -48,7 +48,7 @@ pub(crate) enum Location<'a> {
     },
 }
 
-/// Opens the backend `at` describes (sled, or PostgreSQL with feature `postgres`; format 3),
+/// Opens the backend `at` describes (sled, or PostgreSQL with feature `postgres`; format 4),
 /// checking its format version and that it was created with the secret `keys` derive from.
 pub(crate) fn open(
     at: &Location<'_>,

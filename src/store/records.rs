@@ -1,5 +1,5 @@
 //! The records the engine and a backend exchange: typed domain values, no byte layout
-//! (`codec.rs`, `keys.rs` and `segment.rs` turn them into format-2 bytes).
+//! (`codec.rs`, `keys.rs` and `segment.rs` turn them into the bytes of on-disk format 4).
 
 use crate::fields::{JourneyStatus, JourneyType, OperatorClass};
 use crate::identity::{IdKind, Pseudonym};
@@ -21,6 +21,22 @@ pub enum JournalKind {
     NotFound,
     /// Conflict.
     Conflict,
+}
+
+/// What a successful write did, in the audit journal (format 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuditAction {
+    /// A standardized application was registered (`register` accepted it).
+    Registered,
+    /// An application was deleted (withdrawn by its operator).
+    Deleted,
+    /// Specific applications were imported (one import segment).
+    Imported,
+    /// Identity keys were attached to stored applications (`import_identity`).
+    IdentityImported,
+    /// Past standardized applications were imported (`import_standardized`).
+    StandardizedImported,
 }
 
 /// A stored CEE application (specific or standardized).
@@ -96,6 +112,27 @@ pub(crate) struct JournalRecord {
     pub journey_type: JourneyType,
     pub at: i64,
     pub application: Option<[u8; 16]>,
+}
+
+/// An audit journal entry: who did what, when, to which applications — never an identifier
+/// (phone, name, licence, identity key), a pseudonym or a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AuditRecord {
+    pub action: AuditAction,
+    pub operator_id: u32,
+    /// When (UTC ms).
+    pub at: i64,
+    /// Registered, Deleted: the application.
+    pub application: Option<[u8; 16]>,
+    /// Registered, Deleted: its journey type (an import may mix both).
+    pub journey_type: Option<JourneyType>,
+    /// Imported: the import segment written.
+    pub segment: Option<u64>,
+    /// Imports: how many rows were imported (1 for Registered and Deleted).
+    pub rows: u32,
+    /// IdentityImported, StandardizedImported: the applications written, in uuid order
+    /// (imported specific rows are named by `segment`).
+    pub uuids: Vec<[u8; 16]>,
 }
 
 /// One identity index entry: which application, of which kind, dated when, is reachable by

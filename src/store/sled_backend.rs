@@ -1,4 +1,4 @@
-//! The first backend: one sled tree in on-disk format 2 (DESIGN.md), one process.
+//! The first backend: one sled tree in on-disk format 4 (DESIGN.md), one process.
 //!
 //! The write lock is an in-process mutex (there is no other process to catch up with), a
 //! change set is one sled `Batch`, ids come from sled's `generate_id`.
@@ -18,12 +18,12 @@ use super::codec;
 use super::imported_uuid::{self, UuidMask};
 use super::keys;
 use super::records::{
-    AppKind, AppRecord, IndexEntry, JournalRecord, JourneyRecord, Segment, SegmentRow,
+    AppKind, AppRecord, AuditRecord, IndexEntry, JournalRecord, JourneyRecord, Segment, SegmentRow,
 };
 use super::segment;
 use super::{Store, StoreOptions, WriteBatch};
 
-/// Format 2 on sled.
+/// Format 4 on sled.
 pub(crate) struct SledBackend {
     store: Store,
     keys: Arc<Keys>,
@@ -68,10 +68,11 @@ fn check_meta(store: &Store, keys: &Keys) -> Result<(), Error> {
         (Some(f), Some(c)) => {
             match f.as_slice() {
                 [v] if *v == keys::FORMAT_VERSION => {}
-                // Format 2 → 3 adds a record version (application records with `past`) and
-                // rewrites nothing: format-2 records still decode. Only the version moves,
-                // so that a build that reads format 2 only refuses the registry from now on.
-                [2] => {
+                // Format 2 → 3 adds a record version (application records with `past`), 3 → 4
+                // a key family (the audit journal); neither rewrites anything: format-2 and
+                // format-3 records still decode. Only the version moves, so that an older
+                // build refuses the registry from now on (it would not know audit keys).
+                [2 | 3] => {
                     if c.as_slice() != keys.key_check() {
                         return Err(Error::WrongSecret);
                     }
@@ -252,6 +253,9 @@ impl WriteTxn for SledTxn<'_> {
         for id in &purge.journal {
             batch.remove(&keys::journal_key(id.at, id.seq));
         }
+        for id in &purge.audit {
+            batch.remove(&keys::audit_key(id.at, id.seq));
+        }
         for seg in &purge.rewritten {
             batch.insert(&segment::key(seg.id), &seg.encode());
         }
@@ -278,6 +282,10 @@ impl WriteTxn for SledTxn<'_> {
         }
         for (id, r) in &changes.journal {
             batch.insert(&keys::journal_key(id.at, id.seq), &codec::encode(r));
+        }
+        // In the same batch as the write it describes: there iff the write is.
+        for (id, r) in &changes.audit {
+            batch.insert(&keys::audit_key(id.at, id.seq), &codec::encode(r));
         }
         // `index.implied` is derived from the segments: nothing to store.
         self.backend.store.apply(batch)
@@ -343,21 +351,68 @@ impl PurgeScan for SledTxn<'_> {
     }
 
     fn journal_before(&self, at: i64) -> Result<Vec<JournalId>, Error> {
+        self.backend.timed_before(Timed::ERROR, at)
+    }
+
+    fn audit_before(&self, at: i64) -> Result<Vec<JournalId>, Error> {
+        self.backend.timed_before(Timed::AUDIT, at)
+    }
+}
+
+/// One of the two journals: its key family, key parser and name.
+struct Timed {
+    family: u8,
+    id: fn(&[u8]) -> Option<(i64, u64)>,
+    what: &'static str,
+}
+
+impl Timed {
+    const ERROR: Timed = Timed {
+        family: keys::JOURNAL,
+        id: keys::journal_id,
+        what: "error journal entry",
+    };
+    const AUDIT: Timed = Timed {
+        family: keys::AUDIT,
+        id: keys::audit_id,
+        what: "audit journal entry",
+    };
+}
+
+impl SledBackend {
+    /// The ids of a journal's entries dated strictly before `at`.
+    fn timed_before(&self, j: Timed, at: i64) -> Result<Vec<JournalId>, Error> {
         let mut out = Vec::new();
         // Keys are in time order: stop at the first entry not older than `at`.
-        for kv in self.backend.store.scan_prefix(&[keys::JOURNAL]) {
+        for kv in self.store.scan_prefix(&[j.family]) {
             let (k, _) = kv?;
-            let (t, seq) = keys::journal_id(&k).ok_or_else(|| Error::Corrupt {
-                record: "error journal entry".into(),
-                reason: format!("malformed key ({} bytes)", k.len()),
-            })?;
-            if t >= at {
+            let id = timed_id(&j, &k)?;
+            if id.at >= at {
                 break;
             }
-            out.push(JournalId { at: t, seq });
+            out.push(id);
         }
         Ok(out)
     }
+
+    /// Every entry of a journal with its id, oldest first.
+    fn timed<R: codec::Record>(&self, j: Timed) -> Result<Vec<(JournalId, R)>, Error> {
+        let mut out = Vec::new();
+        for kv in self.store.scan_prefix(&[j.family]) {
+            let (k, v) = kv?;
+            let id = timed_id(&j, &k)?;
+            out.push((id, codec::decode(&v, || j.what.into())?));
+        }
+        Ok(out)
+    }
+}
+
+fn timed_id(j: &Timed, k: &[u8]) -> Result<JournalId, Error> {
+    let (at, seq) = (j.id)(k).ok_or_else(|| Error::Corrupt {
+        record: j.what.into(),
+        reason: format!("malformed key ({} bytes)", k.len()),
+    })?;
+    Ok(JournalId { at, seq })
 }
 
 // ---- end of retention purge ----
@@ -452,13 +507,12 @@ impl Backend for SledBackend {
         Ok(())
     }
 
-    fn journal(&self) -> Result<Vec<JournalRecord>, Error> {
-        let mut out = Vec::new();
-        for kv in self.store.scan_prefix(&[keys::JOURNAL]) {
-            let (_, v) = kv?;
-            out.push(codec::decode(&v, || "error journal entry".into())?);
-        }
-        Ok(out)
+    fn journal(&self) -> Result<Vec<(JournalId, JournalRecord)>, Error> {
+        self.timed(Timed::ERROR)
+    }
+
+    fn audit(&self) -> Result<Vec<(JournalId, AuditRecord)>, Error> {
+        self.timed(Timed::AUDIT)
     }
 
     fn backup(&self, dest: &std::path::Path) -> Result<(), Error> {

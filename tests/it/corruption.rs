@@ -516,6 +516,37 @@ fn damaged_journal_entries_are_corrupt() {
     );
 }
 
+/// Every audit entry of the fixture (its imports and registrations), damaged in turn: the
+/// audit journal and the merged journal fail with `Error::Corrupt` naming it; the registry
+/// still opens and answers; restored, the entries read again.
+#[test]
+fn damaged_audit_entries_are_corrupt() {
+    let f = fixture();
+    let entries: Vec<(Vec<u8>, Vec<u8>)> = with_sled(f.dir.path(), |db| {
+        db.scan_prefix([0x08])
+            .map(|kv| {
+                let (k, v) = kv.unwrap();
+                (k.to_vec(), v.to_vec())
+            })
+            .collect()
+    });
+    // The import, the identity import, two registrations.
+    assert_eq!(entries.len(), 4);
+    for (key, value) in &entries {
+        for (name, v) in damaged(value) {
+            with_sled(f.dir.path(), |db| put(db, key, &v));
+            let e = open(f.dir.path()).unwrap();
+            assert_corrupt(e.audit_journal(), "audit journal entry", &name);
+            assert_corrupt(e.journal(), "audit journal entry", &name);
+            assert!(e.find(&op(1), &f.long).is_ok(), "{name}");
+        }
+        with_sled(f.dir.path(), |db| put(db, key, value));
+    }
+    let e = open(f.dir.path()).unwrap();
+    assert_eq!(e.audit_journal().unwrap().len(), 4);
+    assert_eq!(e.journal().unwrap().len(), 5);
+}
+
 /// The index is built from the import segments and the records of changed imported rows: a
 /// damaged one makes `open` fail with `Error::Corrupt` naming it.
 #[test]
@@ -665,11 +696,11 @@ fn damaged_metadata_is_refused() {
     let format = b"\x00format".to_vec();
     let keycheck = b"\x00keycheck".to_vec();
     let original = with_sled(f.dir.path(), |db| get(db, &keycheck));
-    for bad in [&[0][..], &[1], &[4], &[0xff]] {
+    for bad in [&[0][..], &[1], &[5], &[0xff]] {
         with_sled(f.dir.path(), |db| put(db, &format, bad));
         let r = open(f.dir.path());
         assert!(
-            matches!(r, Err(Error::UnsupportedFormat { found, supported: 3 }) if found == bad[0]),
+            matches!(r, Err(Error::UnsupportedFormat { found, supported: 4 }) if found == bad[0]),
             "format {bad:?}: {r:?}"
         );
     }
@@ -685,7 +716,7 @@ fn damaged_metadata_is_refused() {
     with_sled(f.dir.path(), |db| db.remove(&format).unwrap());
     assert_corrupt(open(f.dir.path()), "database metadata", "format missing");
     with_sled(f.dir.path(), |db| {
-        put(db, &format, &[3]);
+        put(db, &format, &[4]);
         db.remove(&keycheck).unwrap();
     });
     assert_corrupt(open(f.dir.path()), "database metadata", "keycheck missing");

@@ -588,6 +588,7 @@ pub(crate) fn verify(
     }
     // Import batches (and their identity imports): acknowledged ones complete, every one all
     // or nothing.
+    let mut identified = 0;
     for &b in &log.batches_started {
         let reqs = requests.entry(b).or_insert_with(|| batch_requests(b));
         let mut counts = BTreeMap::new();
@@ -624,6 +625,9 @@ pub(crate) fn verify(
         }
         if state != BatchState::Absent {
             checked.batches_present += 1;
+        }
+        if state == BatchState::Identified {
+            identified += 1;
         }
         if state == BatchState::Imported && !log.idents_started.contains(&b) {
             checked.unidentified.push(b);
@@ -677,6 +681,30 @@ pub(crate) fn verify(
         stats.deleted, deleted,
         "tombstones vs. deleted registrations"
     );
+    // The audit journal is committed with the writes: one entry per write found, no more.
+    let audit = engine.audit_journal()?;
+    let count = |a: AuditAction| audit.iter().filter(|e| e.action == a).count() as u64;
+    assert_eq!(
+        (
+            count(AuditAction::Imported),
+            count(AuditAction::IdentityImported),
+            count(AuditAction::StandardizedImported),
+            count(AuditAction::Registered),
+            count(AuditAction::Deleted),
+        ),
+        (
+            checked.batches_present as u64,
+            identified,
+            checked.std_present as u64,
+            active + deleted,
+            deleted
+        ),
+        "audit entries (imports, identity imports, standardized imports, registrations, \
+         deletions) vs. the writes found"
+    );
+    assert!(audit
+        .iter()
+        .all(|e| e.operator_id == 1 && (e.rows as usize == ROWS || e.rows == 1)));
     Ok(checked)
 }
 

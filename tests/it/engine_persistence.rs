@@ -156,7 +156,7 @@ fn no_identifier_is_stored_in_clear() -> R {
         let mut req = short_req("j1", "XYZ", LICENSE, 'a', "2024-06-10T00:00:00Z");
         req.identity_key = ik.parse()?;
         let _ = e.register(&o, &req)?;
-        registered(e.register(
+        let long = registered(e.register(
             &o,
             &long_req(
                 "+336888888",
@@ -167,6 +167,7 @@ fn no_identifier_is_stored_in_clear() -> R {
                 "2024-06-10T00:00:00Z",
             ),
         )?);
+        e.delete(&o, &long.uuid)?;
         // Past standardized applications (SPEC §11.2): with and without an identity key.
         let past = |phone: &str, dl: &str, key: Option<String>| StandardizedRow {
             journey_type: "long".into(),
@@ -186,6 +187,24 @@ fn no_identifier_is_stored_in_clear() -> R {
             ],
         )?;
         assert_eq!(rep.imported, 2);
+        // The files scanned below hold an audit entry of every kind.
+        let mut actions: Vec<String> = e
+            .audit_journal()?
+            .iter()
+            .map(|a| format!("{:?}", a.action))
+            .collect();
+        actions.sort();
+        actions.dedup();
+        assert_eq!(
+            actions,
+            [
+                "Deleted",
+                "IdentityImported",
+                "Imported",
+                "Registered",
+                "StandardizedImported"
+            ]
+        );
         e.flush()?;
     }
     let secrets: Vec<Vec<u8>> = vec![

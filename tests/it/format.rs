@@ -1,7 +1,9 @@
-//! Databases written by format 2 and 3 and committed (`tests/fixtures/db-format-2/`,
-//! `db-format-3/`): this build must open them and give the same answers (format 2 is migrated
-//! on open). Format 2 can no longer be written; regenerate format 3 only with a new format
-//! version: `CEE_WRITE_FIXTURES=1 cargo test -p cee-eligibility --test it format::write -- --ignored`.
+//! Databases written by formats 2, 3 and 4 and committed (`tests/fixtures/db-format-2/`,
+//! `db-format-3/`, `db-format-4/`): this build must open them and give the same answers
+//! (formats 2 and 3 are migrated to format 4 on open: the version byte only). Formats 2 and 3
+//! can no longer be written; `db-format-4/` holds the same workload written by format 4 (with
+//! its audit journal): regenerate it only with a new format version:
+//! `CEE_WRITE_FIXTURES=1 cargo test -p cee-eligibility --test it format::write -- --ignored`.
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +28,10 @@ fn fixture_dir() -> PathBuf {
 
 fn fixture_dir_3() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/db-format-3")
+}
+
+fn fixture_dir_4() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/db-format-4")
 }
 
 /// The kept uuids of the format-3 fixture's past applications.
@@ -106,16 +112,17 @@ fn open(dir: &Path) -> Engine {
     .unwrap()
 }
 
-/// Writes the format-3 fixture: the workload that wrote format 2's — imports (one row later
-/// given an identity key, one later deleted, one of another operator), a journey with a short
-/// registration, a long registration, a refusal — then past standardized applications.
+/// Writes the format-4 fixture: the workload that wrote formats 2 and 3 — imports (one row
+/// later given an identity key, one later deleted, one of another operator), a journey with a
+/// short registration, a long registration, a refusal — then past standardized applications;
+/// format 4 keeps an audit entry for each successful write.
 #[test]
-#[ignore = "writes tests/fixtures/db-format-3; run with CEE_WRITE_FIXTURES=1"]
+#[ignore = "writes tests/fixtures/db-format-4; run with CEE_WRITE_FIXTURES=1"]
 fn write() {
     if std::env::var_os("CEE_WRITE_FIXTURES").is_none() {
         return;
     }
-    let dir = fixture_dir_3();
+    let dir = fixture_dir_4();
     let _ = std::fs::remove_dir_all(&dir);
     let e = open(&dir);
     let (o1, o2) = (op(1), op(2));
@@ -202,10 +209,13 @@ fn the_committed_format_2_database_opens_with_the_same_answers() {
         (s.specific, s.standardized, s.deleted, s.journeys, s.journal),
         ((1, 2), (1, 1), 1, 1, 1)
     );
-    // Migrated: format 3 now, and past applications go in beside format 2's records.
+    // Migrated (format 4 now, checked below), and past applications go in beside format 2's
+    // records, with their audit entries (format 2 had no audit journal).
+    assert!(e.audit_journal().unwrap().is_empty());
     past_applications(&e);
     drop(e);
-    assert_eq!(format_byte(tmp.path()), [3]);
+    assert_eq!(format_byte(tmp.path()), [4]);
+    audit_of_past_applications(&open(tmp.path()));
     let e = open(tmp.path());
     format_2_answers(&e);
     past_applications_answer(&e);
@@ -217,7 +227,11 @@ fn the_committed_format_3_database_opens_with_the_same_answers() {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&fixture_dir_3(), tmp.path());
     assert_eq!(format_byte(tmp.path()), [3]);
+    // Migrated to format 4 on open (the version byte only).
+    drop(open(tmp.path()));
+    assert_eq!(format_byte(tmp.path()), [4]);
     let e = open(tmp.path());
+    assert!(e.audit_journal().unwrap().is_empty());
     format_2_answers(&e);
     past_applications_answer(&e);
     let s = e.stats().unwrap();
@@ -226,6 +240,76 @@ fn the_committed_format_3_database_opens_with_the_same_answers() {
         ((1, 2), (2, 2), 2, 1, 1)
     );
     import_uniqueness_survives(&e);
+    // The import of that check is the first audit entry of this registry.
+    let audit = e.audit_journal().unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!((audit[0].action, audit[0].rows), (AuditAction::Imported, 1));
+    drop(e);
+    assert_eq!(open(tmp.path()).audit_journal().unwrap().len(), 1);
+}
+
+#[test]
+fn the_committed_format_4_database_opens_with_the_same_answers() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixture_dir_4(), tmp.path());
+    assert_eq!(format_byte(tmp.path()), [4]);
+    let e = open(tmp.path());
+    format_2_answers(&e);
+    past_applications_answer(&e);
+    let s = e.stats().unwrap();
+    assert_eq!(
+        (s.specific, s.standardized, s.deleted, s.journeys, s.journal),
+        ((1, 2), (2, 2), 2, 1, 1)
+    );
+    // The workload's audit journal, merged with its one refusal in journal order.
+    let journal: Vec<String> = e
+        .journal()
+        .unwrap()
+        .iter()
+        .map(|item| match item {
+            JournalItem::Error(r) => format!("refused {:?} {}", r.kind, r.operator_id),
+            JournalItem::Audit(a) => format!(
+                "{:?} {} {:?} {} {}",
+                a.action,
+                a.operator_id,
+                a.journey_type,
+                a.rows,
+                a.uuids.len()
+            ),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        journal,
+        [
+            "Imported 1 None 3 0",
+            "IdentityImported 1 None 1 1",
+            "Imported 2 None 1 0",
+            "Registered 1 Some(Short) 1 0",
+            "Registered 1 Some(Long) 1 0",
+            "refused Conflict 1",
+            "Deleted 1 Some(Short) 1 0",
+            "StandardizedImported 2 None 3 3",
+            "Deleted 2 Some(Long) 1 0",
+        ]
+    );
+    import_uniqueness_survives(&e);
+}
+
+/// The audit entries `past_applications` leaves: the import (3 kept uuids), then the delete.
+fn audit_of_past_applications(e: &Engine) {
+    let audit = e.audit_journal().unwrap();
+    let actions: Vec<_> = audit.iter().map(|a| a.action).collect();
+    assert_eq!(
+        actions,
+        [AuditAction::StandardizedImported, AuditAction::Deleted]
+    );
+    let uuids: Vec<String> = audit[0].uuids.iter().map(|u| u.to_string()).collect();
+    assert_eq!(uuids, [KEPT_V4, KEPT_V7, KEPT_DELETED]);
+    assert_eq!((audit[0].operator_id, audit[0].rows), (2, 3));
+    assert_eq!(audit[1].application, Some(KEPT_DELETED.parse().unwrap()));
+    assert_eq!(audit[1].journey_type, Some(JourneyType::Long));
+    assert!(audit.iter().all(|a| a.at == ts(NOW)));
 }
 
 /// The answers format 2's workload gives (its import-uniqueness check imports one row more).

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "api")]
 mod api;
+mod audit;
 mod backup;
 mod common;
 mod corruption;

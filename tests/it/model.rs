@@ -131,7 +131,13 @@ struct App {
 #[derive(Default)]
 struct Oracle {
     apps: Vec<App>,
+    /// The audit journal: `(action, operator, at, application)` of each successful write
+    /// (`application`: the registered or deleted one, or a standardized row's kept uuid).
+    audit: Vec<(AuditAction, u32, i64, Option<ApplicationId>)>,
 }
+
+/// The default journal retention (400 days), in ms.
+const RETENTION: i64 = 400 * DAY;
 
 fn years_before(t: i64, years: u32) -> i64 {
     let d = Timestamp::from_millis(t).unwrap().to_chrono();
@@ -315,6 +321,9 @@ impl World {
                 let dup = self.oracle.imported(op, long, phone, name).is_some();
                 assert_eq!(rep.imported, usize::from(!dup), "import {step:?}");
                 if !dup {
+                    self.oracle
+                        .audit
+                        .push((AuditAction::Imported, op, now, None));
                     self.oracle.apps.push(App {
                         uuid: None,
                         op,
@@ -366,6 +375,8 @@ impl World {
                 );
                 if let Some(i) = hit {
                     self.oracle.apps[i].key = Some(key);
+                    let audit = (AuditAction::IdentityImported, op, now, None);
+                    self.oracle.audit.push(audit);
                 }
             }
             Op::Simulate {
@@ -433,6 +444,8 @@ impl World {
                     });
                 assert_eq!(rep.imported, usize::from(!conflict), "{step:?}: {rep:?}");
                 if !conflict {
+                    let audit = (AuditAction::StandardizedImported, op, now, uuid);
+                    self.oracle.audit.push(audit);
                     self.oracle.apps.push(App {
                         uuid,
                         op,
@@ -505,10 +518,11 @@ impl World {
                     })
                     .collect();
                 if let Some(&i) = own.get(nth % own.len().max(1)) {
-                    self.engine
-                        .delete(&op_(op), &self.oracle.apps[i].uuid.unwrap())
-                        .unwrap();
+                    let uuid = self.oracle.apps[i].uuid;
+                    self.engine.delete(&op_(op), &uuid.unwrap()).unwrap();
                     self.oracle.apps[i].deleted = true;
+                    let audit = (AuditAction::Deleted, op, now, uuid);
+                    self.oracle.audit.push(audit);
                 }
             }
             Op::Advance { days } => self.clock.advance(Duration::from_secs(days * 86_400)),
@@ -519,6 +533,9 @@ impl World {
                 let dates = [h, h + 1, now, now + 400 * DAY];
                 let before: Vec<_> = dates.iter().map(|d| self.oracle.all_answers(*d)).collect();
                 self.oracle.purge(now);
+                self.oracle
+                    .audit
+                    .retain(|(_, _, at, _)| *at >= now - RETENTION);
                 let after: Vec<_> = dates.iter().map(|d| self.oracle.all_answers(*d)).collect();
                 assert_eq!(before, after, "the oracle's purge changed an answer");
                 // …and the engine's purge removes what the oracle's does (every later step
@@ -533,6 +550,35 @@ impl World {
                 self.engine = open(self.dir.path(), self.postgres.as_deref(), &self.clock);
             }
         }
+    }
+
+    /// The engine's audit journal is the oracle's: one entry per successful write, in order.
+    fn check_audit(&self, step: &Op) {
+        let got: Vec<_> = self
+            .engine
+            .audit_journal()
+            .unwrap()
+            .iter()
+            .zip(&self.oracle.audit)
+            .map(|(a, (action, _, _, kept))| {
+                let uuid = match a.action {
+                    AuditAction::StandardizedImported => {
+                        assert_eq!(a.uuids.len(), 1);
+                        // A drawn uuid is the engine's to choose.
+                        kept.and(a.uuids.first().copied())
+                    }
+                    _ => a.application,
+                };
+                assert_eq!(a.action, *action, "after {step:?}");
+                (a.action, a.operator_id, a.at.as_millis(), uuid)
+            })
+            .collect();
+        assert_eq!(
+            self.engine.audit_journal().unwrap().len(),
+            self.oracle.audit.len(),
+            "audit entries after {step:?}"
+        );
+        assert_eq!(got, self.oracle.audit, "audit journal after {step:?}");
     }
 
     fn expect_register(
@@ -574,6 +620,8 @@ impl World {
         ) {
             (None, RegisterOutcome::Registered(r)) => {
                 assert_eq!(r.datetime.as_millis(), d);
+                let audit = (AuditAction::Registered, op, now, Some(r.uuid));
+                self.oracle.audit.push(audit);
                 self.oracle.apps.push(App {
                     uuid: Some(r.uuid),
                     op,
@@ -617,6 +665,7 @@ proptest! {
         let mut w = World::new();
         for step in &ops {
             w.step(step);
+            w.check_audit(step);
         }
     }
 }

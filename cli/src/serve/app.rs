@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use cee_eligibility::api::Api;
-use cee_eligibility::{JournalKind, JourneyStatus, Operator, OperatorJourneyId};
+use cee_eligibility::{
+    AuditAction, AuditEntry, JournalEntry, JournalItem, JournalKind, JourneyStatus, Operator,
+    OperatorJourneyId,
+};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http_body_util::{BodyExt as _, Full, Limited};
@@ -569,7 +572,8 @@ impl App {
             }
         }
         let engine = self.api.engine().clone();
-        let entries = match tokio::task::spawn_blocking(move || engine.error_journal()).await {
+        // Both journals, merged in journal order (time, then sequence number).
+        let entries = match tokio::task::spawn_blocking(move || engine.journal()).await {
             Ok(Ok(e)) => e,
             Ok(Err(e)) => return engine_error(e),
             Err(_) => return rpc_error(500, rpc_code::INTERNAL, "Internal error", None),
@@ -582,21 +586,10 @@ impl App {
             .enumerate()
             .skip(skip)
             .take(take)
-            .map(|(i, e)| {
+            .map(|(i, item)| {
                 let seq = i as u64 + 1;
                 last = seq;
-                json!({
-                    "seq": seq,
-                    "kind": match e.kind {
-                        JournalKind::Date => "date",
-                        JournalKind::NotFound => "not_found",
-                        _ => "conflict",
-                    },
-                    "operator_id": e.operator_id,
-                    "journey_type": e.journey_type.to_string(),
-                    "at": e.at.to_string(),
-                    "application": e.application.map(|a| a.to_string()),
-                })
+                journal_item(seq, item)
             })
             .collect();
         value_answer(200, &json!({ "entries": out, "last": last }))
@@ -698,4 +691,59 @@ fn percent_decode(segment: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// One entry of `GET /admin/journal`: `"journal": "error"` (a register refusal, in the shape
+/// the error journal always had) or `"audit"` (a committed write).
+fn journal_item(seq: u64, item: &JournalItem) -> Value {
+    match item {
+        JournalItem::Error(e) => error_item(seq, e),
+        JournalItem::Audit(a) => audit_item(seq, a),
+        _ => json!({ "seq": seq, "journal": "unknown" }),
+    }
+}
+
+fn error_item(seq: u64, e: &JournalEntry) -> Value {
+    json!({
+        "seq": seq,
+        "journal": "error",
+        "kind": match e.kind {
+            JournalKind::Date => "date",
+            JournalKind::NotFound => "not_found",
+            _ => "conflict",
+        },
+        "operator_id": e.operator_id,
+        "journey_type": e.journey_type.to_string(),
+        "at": e.at.to_string(),
+        "application": e.application.map(|a| a.to_string()),
+    })
+}
+
+fn audit_item(seq: u64, a: &AuditEntry) -> Value {
+    let mut v = json!({
+        "seq": seq,
+        "journal": "audit",
+        "action": match a.action {
+            AuditAction::Registered => "registered",
+            AuditAction::Deleted => "deleted",
+            AuditAction::Imported => "imported",
+            AuditAction::IdentityImported => "identity_imported",
+            AuditAction::StandardizedImported => "standardized_imported",
+            _ => "unknown",
+        },
+        "operator_id": a.operator_id,
+        "at": a.at.to_string(),
+        "rows": a.rows,
+        "uuids": a.uuids.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    });
+    if let Some(u) = a.application {
+        v["uuid"] = json!(u.to_string());
+    }
+    if let Some(jt) = a.journey_type {
+        v["journey_type"] = json!(jt.to_string());
+    }
+    if let Some(s) = a.segment {
+        v["segment"] = json!(s);
+    }
+    v
 }

@@ -183,29 +183,52 @@ fn schemas() -> Value {
             "required": ["operator_id", "operator_journey_id", "status"],
             "properties": { "operator_id": { "type": "integer" }, "operator_journey_id": string, "status": string }
         },
-        "Journal": {
-            "type": "object",
-            "required": ["entries", "last"],
-            "properties": {
-                "entries": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["seq", "kind", "operator_id", "journey_type", "at"],
-                        "properties": {
-                            "seq": { "type": "integer" },
-                            "kind": { "enum": ["date", "not_found", "conflict"] },
-                            "operator_id": { "type": "integer" },
-                            "journey_type": string,
-                            "at": string,
-                            "application": { "type": ["string", "null"] }
-                        }
-                    }
-                },
-                "last": { "type": "integer" }
-            }
-        },
+        "Journal": journal_schema(),
         "Stats": { "type": "object" }
+    })
+}
+
+/// `GET /admin/journal`: entries of both journals, told apart by `journal`.
+fn journal_schema() -> Value {
+    let string = json!({ "type": "string" });
+    let error = json!({
+        "type": "object",
+        "description": "A register refusal (the error journal)",
+        "required": ["seq", "journal", "kind", "operator_id", "journey_type", "at"],
+        "properties": {
+            "seq": { "type": "integer" },
+            "journal": { "const": "error" },
+            "kind": { "enum": ["date", "not_found", "conflict"] },
+            "operator_id": { "type": "integer" },
+            "journey_type": string,
+            "at": string,
+            "application": { "type": ["string", "null"] }
+        }
+    });
+    let audit = json!({
+        "type": "object",
+        "description": "A committed write (the audit journal): registered and deleted name their application (`uuid`, `journey_type`), imported its segment, identity_imported and standardized_imported the uuids written",
+        "required": ["seq", "journal", "action", "operator_id", "at", "rows", "uuids"],
+        "properties": {
+            "seq": { "type": "integer" },
+            "journal": { "const": "audit" },
+            "action": { "enum": ["registered", "deleted", "imported", "identity_imported", "standardized_imported"] },
+            "operator_id": { "type": "integer" },
+            "at": string,
+            "rows": { "type": "integer", "minimum": 1 },
+            "uuids": { "type": "array", "items": string },
+            "uuid": string,
+            "journey_type": string,
+            "segment": { "type": "integer", "minimum": 0 }
+        }
+    });
+    json!({
+        "type": "object",
+        "required": ["entries", "last"],
+        "properties": {
+            "entries": { "type": "array", "items": { "oneOf": [error, audit] } },
+            "last": { "type": "integer" }
+        }
     })
 }
 

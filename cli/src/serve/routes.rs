@@ -324,7 +324,7 @@ pub static ROUTES: &[Route] = &[
         template: "/admin/journal",
         access: Access::Admin,
         kind: Kind::Journal,
-        summary: "The error journal (register refusals), oldest first, from entry `after`",
+        summary: "The error and audit journal (register refusals and committed registrations, deletions and imports), oldest first, from entry `after`",
         body: None,
         query: &[
             ("after", "Entries with a sequence number greater than this (default: from the start)"),

@@ -134,10 +134,13 @@ fn public_routes_admin_routes_and_roles() -> R {
     let r = server.call(Some(ADMIN), "GET", "/admin/journal?after=0&limit=10", None);
     assert_eq!(r.status, 200, "{r:?}");
     let j = r.json();
-    assert_eq!(j["entries"][0]["kind"], json!("conflict"), "{j}");
-    assert_eq!(j["entries"][0]["operator_id"], json!(1));
-    assert_eq!(j["last"], json!(1));
-    let r = server.call(Some(ADMIN), "GET", "/admin/journal?after=1", None);
+    // The registration (audit), then the refusal (error).
+    assert_eq!(j["entries"][0]["action"], json!("registered"), "{j}");
+    assert_eq!(j["entries"][1]["journal"], json!("error"), "{j}");
+    assert_eq!(j["entries"][1]["kind"], json!("conflict"), "{j}");
+    assert_eq!(j["entries"][1]["operator_id"], json!(1));
+    assert_eq!(j["last"], json!(2));
+    let r = server.call(Some(ADMIN), "GET", "/admin/journal?after=2", None);
     assert_eq!(r.json()["entries"], json!([]));
     assert_eq!(
         server
@@ -279,6 +282,161 @@ fn tokens_reload_on_sighup() -> R {
             .status,
         200
     );
+    Ok(())
+}
+
+/// Registrations, imports of each kind and a deletion through the server, then
+/// `GET /admin/journal`: their audit entries (who, when, what) merged with the refusal's error
+/// entry in journal order, paged by `after`/`limit`, and no identifier in the answer.
+#[test]
+fn the_journal_holds_audit_and_error_entries() -> R {
+    let server = Server::start(&[], &[])?;
+    let (phone, name, licence) = ("+336273488", "QZW", "051227308989");
+    let now = "2024-06-15T12:00:00.000Z";
+    let rows = json!([
+        {"journey_type": "short", "phone_trunc": phone, "last_name_trunc": name, "datetime": "2023-01-01T00:00:00Z"},
+        {"journey_type": "bad", "phone_trunc": phone, "last_name_trunc": name, "datetime": "2020-01-01T00:00:00Z"}
+    ]);
+    let r = server.call(Some(OP1), "POST", "/policies/cee/import", Some(&rows));
+    assert_eq!(
+        (r.status, r.json()["imported"].clone()),
+        (201, json!(1)),
+        "{r:?}"
+    );
+    let ident = json!([{"cee_application_type": "specific",
+                        "identity_key": "c".repeat(64), "phone_trunc": phone,
+                        "last_name_trunc": name, "journey_type": "short",
+                        "datetime": "2023-01-01T00:00:00Z"}]);
+    let r = server.call(
+        Some(OP1),
+        "POST",
+        "/policies/cee/import/identity",
+        Some(&ident),
+    );
+    assert_eq!(
+        (r.status < 300, r.json()["imported"].clone()),
+        (true, json!(1)),
+        "{r:?}"
+    );
+    let kept = "0f8fad5b-d9cb-469f-a165-70867728950e";
+    let past = json!([{"journey_type": "long", "datetime": "2023-03-01T00:00:00Z",
+                       "last_name_trunc": "PST", "phone_trunc": "+336500001",
+                       "driving_license": "PASTLICENCE1", "uuid": kept}]);
+    let r = server.call(
+        Some(OP2),
+        "POST",
+        "/policies/cee/import/standardized",
+        Some(&past),
+    );
+    assert_eq!(
+        (r.status, r.json()["imported"].clone()),
+        (201, json!(1)),
+        "{r:?}"
+    );
+    let reg = json!({"journey_type": "long", "phone_trunc": phone, "last_name_trunc": name,
+                     "driving_license": licence, "identity_key": "d".repeat(64),
+                     "datetime": "2024-06-01T00:00:00Z", "application_timestamp": "2024-06-10T00:00:00Z"});
+    let r = server.call(Some(OP1), "POST", "/policies/cee", Some(&reg));
+    assert_eq!(r.status, 201, "{r:?}");
+    let uuid = r.json()["uuid"].as_str().ok_or("no uuid")?.to_owned();
+    assert_eq!(
+        server
+            .call(Some(OP2), "POST", "/policies/cee", Some(&reg))
+            .status,
+        409
+    );
+    let r = server.call(Some(OP1), "DELETE", &format!("/policies/cee/{uuid}"), None);
+    assert!(r.status < 300, "{r:?}");
+    // A failed delete and an empty import leave nothing.
+    assert_eq!(
+        server
+            .call(Some(OP1), "DELETE", &format!("/policies/cee/{uuid}"), None)
+            .status,
+        404
+    );
+    let r = server.call(Some(OP1), "POST", "/policies/cee/import", Some(&rows));
+    assert_eq!(
+        (r.status, r.json()["imported"].clone()),
+        (201, json!(0)),
+        "{r:?}"
+    );
+
+    let r = server.call(Some(ADMIN), "GET", "/admin/journal", None);
+    assert_eq!(r.status, 200, "{r:?}");
+    let j = r.json();
+    let entries = j["entries"].as_array().ok_or("entries")?;
+    assert_eq!(entries.len(), 6, "{j}");
+    assert_eq!(j["last"], json!(6));
+    assert!(entries.iter().all(|e| e["at"] == json!(now)), "{j}");
+    let seqs: Vec<_> = entries.iter().map(|e| e["seq"].clone()).collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5, 6].map(|n| json!(n)));
+    let strip = |e: &Value| {
+        let mut e = e.clone();
+        let o = e.as_object_mut().unwrap();
+        o.remove("seq");
+        o.remove("at");
+        e
+    };
+    assert_eq!(strip(&entries[0])["action"], json!("imported"));
+    assert!(entries[0]["segment"].is_u64(), "{}", entries[0]);
+    assert_eq!(
+        (
+            entries[0]["operator_id"].clone(),
+            entries[0]["rows"].clone(),
+            entries[0]["uuids"].clone()
+        ),
+        (json!(1), json!(1), json!([]))
+    );
+    let row_uuid = entries[1]["uuids"][0].clone();
+    assert_eq!(
+        strip(&entries[1]),
+        json!({"journal": "audit", "action": "identity_imported", "operator_id": 1, "rows": 1,
+               "uuids": [row_uuid]})
+    );
+    assert!(
+        row_uuid.as_str().is_some_and(|u| u.as_bytes()[14] == b'7'),
+        "an imported row's v7 uuid"
+    );
+    assert_eq!(
+        strip(&entries[2]),
+        json!({"journal": "audit", "action": "standardized_imported", "operator_id": 2,
+               "rows": 1, "uuids": [kept]})
+    );
+    assert_eq!(
+        strip(&entries[3]),
+        json!({"journal": "audit", "action": "registered", "operator_id": 1, "rows": 1,
+               "uuids": [], "uuid": uuid, "journey_type": "long"})
+    );
+    assert_eq!(
+        strip(&entries[4]),
+        json!({"journal": "error", "kind": "conflict", "operator_id": 2,
+               "journey_type": "long", "application": null})
+    );
+    assert_eq!(
+        strip(&entries[5]),
+        json!({"journal": "audit", "action": "deleted", "operator_id": 1, "rows": 1,
+               "uuids": [], "uuid": uuid, "journey_type": "long"})
+    );
+    // Paged: entries 3 and 4.
+    let r = server.call(Some(ADMIN), "GET", "/admin/journal?after=2&limit=2", None);
+    let page = r.json();
+    assert_eq!(page["entries"].as_array().map(Vec::len), Some(2), "{page}");
+    assert_eq!(page["entries"][0], entries[2]);
+    assert_eq!(page["last"], json!(4));
+    // No identifier in the journal.
+    for secret in [
+        phone,
+        "6273488",
+        licence,
+        &"c".repeat(64),
+        &"d".repeat(64),
+        "PASTLICENCE1",
+    ] {
+        assert!(
+            !r.body.contains(secret) && !format!("{j}").contains(secret),
+            "{secret}"
+        );
+    }
     Ok(())
 }
 

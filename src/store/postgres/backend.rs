@@ -1,4 +1,4 @@
-//! The seam's [`Backend`] on PostgreSQL: format 3's key/values in `cee_kv`, the write lock and
+//! The seam's [`Backend`] on PostgreSQL: format 4's key/values in `cee_kv`, the write lock and
 //! change log of [`PgStore`], and an [`IndexDelta`] per change for the other instances.
 //!
 //! How an engine uses it (the wiring of `Config::postgres`):
@@ -27,7 +27,7 @@ use crate::store::codec;
 use crate::store::imported_uuid::{self, UuidMask};
 use crate::store::keys::{self, INDEX_KEY_LEN};
 use crate::store::records::{
-    AppKind, AppRecord, IndexEntry, JournalRecord, JourneyRecord, Segment, SegmentRow,
+    AppKind, AppRecord, AuditRecord, IndexEntry, JournalRecord, JourneyRecord, Segment, SegmentRow,
 };
 use crate::store::segment;
 use crate::store::{
@@ -390,23 +390,68 @@ impl PurgeScan for PgWrite<'_> {
     }
 
     fn journal_before(&self, at: i64) -> Result<Vec<JournalId>, Error> {
+        self.backend.timed_before(Timed::ERROR, at)
+    }
+
+    fn audit_before(&self, at: i64) -> Result<Vec<JournalId>, Error> {
+        self.backend.timed_before(Timed::AUDIT, at)
+    }
+}
+
+/// One of the two journals (format 4): its key family, key parser and name.
+struct Timed {
+    family: u8,
+    id: fn(&[u8]) -> Option<(i64, u64)>,
+    what: &'static str,
+}
+
+impl Timed {
+    const ERROR: Timed = Timed {
+        family: keys::JOURNAL,
+        id: keys::journal_id,
+        what: "error journal entry",
+    };
+    const AUDIT: Timed = Timed {
+        family: keys::AUDIT,
+        id: keys::audit_id,
+        what: "audit journal entry",
+    };
+
+    fn id_of(&self, k: &[u8]) -> Result<JournalId, Error> {
+        let (at, seq) = (self.id)(k).ok_or_else(|| Error::Corrupt {
+            record: self.what.into(),
+            reason: format!("malformed key ({} bytes)", k.len()),
+        })?;
+        Ok(JournalId { at, seq })
+    }
+}
+
+impl PgBackend {
+    /// The ids of a journal's entries dated strictly before `at`.
+    fn timed_before(&self, j: Timed, at: i64) -> Result<Vec<JournalId>, Error> {
         let mut out = Vec::new();
         // Keys are in time order: stop at the first entry not older than `at`.
-        for (k, _) in self.backend.store.scan_prefix(&[keys::JOURNAL])? {
-            let (t, seq) = keys::journal_id(&k).ok_or_else(|| Error::Corrupt {
-                record: "error journal entry".into(),
-                reason: format!("malformed key ({} bytes)", k.len()),
-            })?;
-            if t >= at {
+        for (k, _) in self.store.scan_prefix(&[j.family])? {
+            let id = j.id_of(&k)?;
+            if id.at >= at {
                 break;
             }
-            out.push(JournalId { at: t, seq });
+            out.push(id);
+        }
+        Ok(out)
+    }
+
+    /// Every entry of a journal with its id, oldest first.
+    fn timed<R: codec::Record>(&self, j: Timed) -> Result<Vec<(JournalId, R)>, Error> {
+        let mut out = Vec::new();
+        for (k, v) in self.store.scan_prefix(&[j.family])? {
+            out.push((j.id_of(&k)?, codec::decode(&v, || j.what.into())?));
         }
         Ok(out)
     }
 }
 
-/// A change set as format 3's key/values (the sled backend's batch, as puts and removes).
+/// A change set as format 4's key/values (the sled backend's batch, as puts and removes).
 fn format_ops(changes: &Changes) -> Result<ChangeSet, Error> {
     let mut cs = ChangeSet::default();
     // Removals first: a key removed and written again in one change set stays written.
@@ -425,6 +470,9 @@ fn format_ops(changes: &Changes) -> Result<ChangeSet, Error> {
     }
     for id in &purge.journal {
         cs.remove(&keys::journal_key(id.at, id.seq));
+    }
+    for id in &purge.audit {
+        cs.remove(&keys::audit_key(id.at, id.seq));
     }
     for seg in &purge.rewritten {
         cs.put(&segment::key(seg.id), &seg.encode());
@@ -452,6 +500,10 @@ fn format_ops(changes: &Changes) -> Result<ChangeSet, Error> {
     }
     for (id, r) in &changes.journal {
         cs.put(&keys::journal_key(id.at, id.seq), &codec::encode(r));
+    }
+    // In the same change set as the write it describes: there iff the write is.
+    for (id, r) in &changes.audit {
+        cs.put(&keys::audit_key(id.at, id.seq), &codec::encode(r));
     }
     Ok(cs)
 }
@@ -559,12 +611,12 @@ impl Backend for PgBackend {
         Ok(())
     }
 
-    fn journal(&self) -> Result<Vec<JournalRecord>, Error> {
-        let mut out = Vec::new();
-        for (_, v) in self.store.scan_prefix(&[keys::JOURNAL])? {
-            out.push(codec::decode(&v, || "error journal entry".into())?);
-        }
-        Ok(out)
+    fn journal(&self) -> Result<Vec<(JournalId, JournalRecord)>, Error> {
+        self.timed(Timed::ERROR)
+    }
+
+    fn audit(&self) -> Result<Vec<(JournalId, AuditRecord)>, Error> {
+        self.timed(Timed::AUDIT)
     }
 
     /// A PostgreSQL registry is backed up with PostgreSQL's tools (`pg_basebackup` and WAL
@@ -912,7 +964,10 @@ mod tests {
         }
         assert!(b.fresh().is_ok(), "fresh again once reloaded");
         let after = b.index_generation();
-        assert!(after.is_multiple_of(2) && after > before, "{before} → {after}");
+        assert!(
+            after.is_multiple_of(2) && after > before,
+            "{before} → {after}"
+        );
         let mut entries = 0;
         b.load_entries(&mut |_| {
             entries += 1;

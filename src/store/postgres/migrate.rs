@@ -46,9 +46,9 @@ pub(crate) fn copy_dir(
 /// Copies `from` (opened with the secret of `keys`) into the empty registry at `conninfo`.
 pub(crate) fn copy_from_sled(from: &Store, conninfo: &str, keys: &Keys) -> Result<Copied, Error> {
     match from.get(keys::META_FORMAT)?.as_deref() {
-        // Format 2's records decode under format 3 (sled's own migration moves the number
-        // only); the PostgreSQL registry is created at format 3.
-        Some([v]) if *v == keys::FORMAT_VERSION || *v == 2 => {}
+        // Format 2's and 3's records decode under format 4 (sled's own migration moves the
+        // number only); the PostgreSQL registry is created at format 4.
+        Some([v]) if *v == keys::FORMAT_VERSION || *v == 2 || *v == 3 => {}
         Some([v]) => {
             return Err(Error::UnsupportedFormat {
                 found: *v,

@@ -19,13 +19,14 @@ use crate::identity::Keys;
 use crate::store::keys;
 
 /// Version of the registry (`cee_meta.format`): the sled layout's format number, since
-/// `cee_kv` holds its key families byte for byte (format 3: application records of version 2,
-/// change-log deltas of version 2).
+/// `cee_kv` holds its key families byte for byte (format 4: application records of version 2,
+/// the audit journal family; change-log deltas of version 2).
 pub(crate) const FORMAT: u8 = keys::FORMAT_VERSION;
 
-/// The first layout of these tables (unreleased): format-2 values, version-1 deltas. Both
-/// still decode, so opening it only moves the number to [`FORMAT`] (as sled's 2 → 3 does).
-const FORMAT_FIRST: i16 = 1;
+/// Earlier numbers of these tables (unreleased), whose values all still decode, so opening one
+/// only moves the number to [`FORMAT`] (as sled's 2 → 3 → 4 do): 1, the first layout
+/// (format-2 values, version-1 deltas), and 3 (format-3 values, before the audit journal).
+const OLDER: [i16; 2] = [1, 3];
 
 const DDL: &str = "
 CREATE TABLE IF NOT EXISTS cee_meta (
@@ -107,7 +108,7 @@ fn check(client: &mut Client, keys: &Keys) -> Result<(), Error> {
             reason: "the meta row is missing".into(),
         })?;
     let format: i16 = row.get(0);
-    if format != i16::from(FORMAT) && format != FORMAT_FIRST {
+    if format != i16::from(FORMAT) && !OLDER.contains(&format) {
         return Err(Error::UnsupportedFormat {
             found: u8::try_from(format).unwrap_or(u8::MAX),
             supported: FORMAT,
@@ -117,12 +118,12 @@ fn check(client: &mut Client, keys: &Keys) -> Result<(), Error> {
     if key_check != keys.key_check().as_slice() {
         return Err(Error::WrongSecret);
     }
-    if format == FORMAT_FIRST {
-        // Every later reader refuses the old number; readers of the first layout refuse the
-        // new one at their next open (they cannot decode version-2 deltas).
+    if OLDER.contains(&format) {
+        // Readers of an older number refuse the new one at their next open (they would not
+        // know the audit family, nor decode version-2 deltas).
         client.execute(
             "UPDATE cee_meta SET format = $1 WHERE id = 1 AND format = $2",
-            &[&i16::from(FORMAT), &FORMAT_FIRST],
+            &[&i16::from(FORMAT), &format],
         )?;
     }
     Ok(())

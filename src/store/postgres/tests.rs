@@ -178,15 +178,15 @@ fn schema_is_created_reopened_and_checked() {
             future,
             Err(Error::UnsupportedFormat {
                 found: 99,
-                supported: 3
+                supported: 4
             })
         ),
         "{:?}",
         future.err()
     );
 
-    // The first layout (format-2 values, version-1 deltas) is migrated on open: its number
-    // moves to 3, also when opened with another secret it is refused first.
+    // The earlier numbers (1: format-2 values, version-1 deltas; 3: before the audit journal)
+    // are migrated on open: the number moves to 4; opened with another secret, refused first.
     connect(&db)
         .execute("UPDATE cee_meta SET format = 1", &[])
         .unwrap();
@@ -201,7 +201,13 @@ fn schema_is_created_reopened_and_checked() {
     assert_eq!(format(), 1, "a refused open migrates nothing");
     let s = PgStore::open(&db, &keys(1), quiet(), Arc::new(MapReplica::default())).unwrap();
     assert_eq!(s.get(b"\x02app").unwrap(), Some(b"record".to_vec()));
-    assert_eq!(format(), 3);
+    assert_eq!(format(), 4);
+    drop(s);
+    connect(&db)
+        .execute("UPDATE cee_meta SET format = 3", &[])
+        .unwrap();
+    drop(PgStore::open(&db, &keys(1), quiet(), Arc::new(MapReplica::default())).unwrap());
+    assert_eq!(format(), 4);
 }
 
 #[test]
