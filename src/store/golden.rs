@@ -34,7 +34,7 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-fn app() -> AppRecord {
+pub(super) fn app() -> AppRecord {
     AppRecord {
         kind: AppKind::Standardized,
         journey_type: JourneyType::Short,
@@ -53,7 +53,7 @@ fn app() -> AppRecord {
 }
 
 /// A past standardized application imported with its kept uuid (format 3).
-fn past_app() -> AppRecord {
+pub(super) fn past_app() -> AppRecord {
     AppRecord {
         kind: AppKind::Standardized,
         journey_type: JourneyType::Short,
@@ -87,7 +87,7 @@ fn point(datetime: i64, lat: f64, lon: f64) -> PointRecord {
     }
 }
 
-fn journey() -> JourneyRecord {
+pub(super) fn journey() -> JourneyRecord {
     JourneyRecord {
         id: 42,
         operator_journey_id: "journey-1".into(),
@@ -106,7 +106,7 @@ fn journey() -> JourneyRecord {
     }
 }
 
-fn journal() -> JournalRecord {
+pub(super) fn journal() -> JournalRecord {
     JournalRecord {
         kind: JournalKind::Conflict,
         operator_id: 7,
@@ -117,7 +117,7 @@ fn journal() -> JournalRecord {
 }
 
 /// An accepted registration in the audit journal (format 4).
-fn audit_registered() -> AuditRecord {
+pub(super) fn audit_registered() -> AuditRecord {
     AuditRecord {
         action: AuditAction::Registered,
         operator_id: 7,
@@ -145,7 +145,7 @@ fn audit_standardized() -> AuditRecord {
 }
 
 /// A specific import (one segment of two rows) in the audit journal (format 4).
-fn audit_imported() -> AuditRecord {
+pub(super) fn audit_imported() -> AuditRecord {
     AuditRecord {
         action: AuditAction::Imported,
         operator_id: 7,
@@ -158,7 +158,7 @@ fn audit_imported() -> AuditRecord {
     }
 }
 
-fn index_entry() -> IndexEntry {
+pub(super) fn index_entry() -> IndexEntry {
     IndexEntry {
         id_kind: IdKind::License,
         pseudonym: Pseudonym([0x22; 16]),
@@ -170,7 +170,7 @@ fn index_entry() -> IndexEntry {
     }
 }
 
-fn segment() -> Segment {
+pub(super) fn segment() -> Segment {
     Segment {
         id: 3,
         operator: 7,

@@ -380,6 +380,19 @@ impl Timed {
 }
 
 impl SledBackend {
+    /// Every stored key/value pair but the META family's, in key order (tests comparing
+    /// backends byte for byte).
+    #[cfg(all(test, feature = "postgres"))]
+    pub(crate) fn key_values(&self) -> Result<super::postgres::KeyValues, Error> {
+        self.store
+            .scan_prefix(&[])
+            .filter(|kv| {
+                kv.as_ref()
+                    .map_or(true, |(k, _)| k.first() != Some(&keys::META))
+            })
+            .collect()
+    }
+
     /// The ids of a journal's entries dated strictly before `at`.
     fn timed_before(&self, j: Timed, at: i64) -> Result<Vec<JournalId>, Error> {
         let mut out = Vec::new();

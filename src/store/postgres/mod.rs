@@ -20,6 +20,9 @@ mod write;
 
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "tests may unwrap")]
+mod equivalence;
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests may unwrap")]
 mod failover;
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "tests may unwrap")]
