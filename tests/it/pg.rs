@@ -9,6 +9,8 @@
 
 #[cfg(feature = "postgres")]
 mod freshness;
+#[cfg(feature = "postgres")]
+mod race;
 
 /// `on_postgres!(test, …)` in a test module: a child module `on_postgres` with each named
 /// test run again inside [`on_postgres`] (every engine it opens through

@@ -96,6 +96,37 @@ fn two_servers_on_one_postgres_registry_share_it() -> R {
         assert!(t.elapsed() < Duration::from_secs(1), "not seen within 1 s");
         std::thread::sleep(Duration::from_millis(5));
     }
+    // A short registration through A, then A's own simulate of that driver: describing its
+    // own short application reads the registry (the journey's status), which a PostgreSQL
+    // client may only do off the async workers (`--postgres` sends every call there).
+    let journey = json!({
+        "operator_journey_id": "j-1", "operator_class": "C",
+        "start": {"datetime": "2024-06-01T08:00:00Z", "lat": 48.8566, "lon": 2.3522},
+        "end": {"datetime": "2024-06-01T09:00:00Z", "lat": 48.8049, "lon": 2.1204},
+        "operator_trip_id": "t-1", "distance": 20000, "incentives": [],
+        "driver": {"identity": {"operator_user_id": "u-1", "identity_key": "f".repeat(64),
+                                "phone": "+33655555555"}, "revenue": 0},
+        "passenger": {"identity": {"operator_user_id": "u-2", "identity_key": "e".repeat(64)},
+                      "contribution": 0}
+    });
+    let r = a.call(Some(OP1), "POST", "/journeys", Some(&journey));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let short = json!({"journey_type": "short", "operator_journey_id": "j-1",
+                       "last_name_trunc": "SHO", "driving_license": "987654321098",
+                       "identity_key": "f".repeat(64), "application_timestamp": "2024-06-10T00:00:00Z"});
+    let r = a.call(Some(OP1), "POST", "/policies/cee", Some(&short));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let own_short = json!({"journey_type": "short", "phone_trunc": "+336555555",
+                           "last_name_trunc": "SHO", "driving_license": "987654321098"});
+    let r = a.call(
+        Some(OP1),
+        "POST",
+        "/policies/cee/simulate",
+        Some(&own_short),
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.json()["uuid"].is_string(), "{}", r.body);
+
     // No identifier in either server's log.
     for s in [&a, &b] {
         let log = s.stderr.lock().map(|l| l.clone()).unwrap_or_default();
