@@ -8,6 +8,8 @@
 //! `postgres` (`cargo test --features postgres --test it pg::`).
 
 #[cfg(feature = "postgres")]
+mod failover;
+#[cfg(feature = "postgres")]
 mod freshness;
 #[cfg(feature = "postgres")]
 mod race;
