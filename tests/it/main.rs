@@ -20,5 +20,6 @@ mod model;
 mod policy;
 mod powerloss;
 mod purge;
+mod seam;
 mod standardized;
 mod stress;
