@@ -844,6 +844,12 @@ impl Tour<'_> {
             journal.len()
         );
         println!("   identifier): engine.error_journal().");
+        let audit = engine.audit_journal()?;
+        println!(
+            "   The import calls and registrations are in the audit journal ({} entries: who, when,",
+            audit.len()
+        );
+        println!("   which uuids or segment; no identifier): engine.audit_journal().");
         Ok(())
     }
 }

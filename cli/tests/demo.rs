@@ -44,6 +44,7 @@ fn demo_shows_every_outcome() {
         "REFUSED (404) not eligible: journey neither starts nor ends in France",
         "REFUSED (400) \"Date should be before 7 days from now\"",
         "after ManualClock::advance(5 days)",
+        "are in the audit journal (",
         "p50",
         "p99.9",
         "registrations/s",

@@ -21,5 +21,6 @@ mod pg;
 mod policy;
 mod powerloss;
 mod purge;
+mod seam;
 mod standardized;
 mod stress;
