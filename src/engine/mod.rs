@@ -196,6 +196,21 @@ impl Engine {
     pub fn now(&self) -> Timestamp {
         self.inner.clock.now()
     }
+
+    /// Is this engine's in-memory index in step with its registry, so that `simulate` answers?
+    /// Always on a directory registry; on a shared one (PostgreSQL, SPEC §11.5), not when it
+    /// could not synchronise within its staleness bound or is rebuilding its index. For
+    /// readiness probes: a load balancer takes such an instance out until it catches up.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] saying why.
+    pub fn check_fresh(&self) -> Result<(), Error> {
+        let store = &self.inner.store;
+        if store.index_generation() % 2 == 1 {
+            return Err(Error::Unavailable("the index is being rebuilt"));
+        }
+        store.fresh()
+    }
 }
 
 /// Receives the changes other instances commit to a shared registry (a listener thread).

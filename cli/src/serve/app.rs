@@ -391,10 +391,14 @@ impl App {
         match (route.kind, caller) {
             (Kind::Health, _) => value_answer(200, &json!({ "status": "ok" })),
             (Kind::Ready, _) => {
-                if self.ready.load(Ordering::SeqCst) {
-                    value_answer(200, &json!({ "status": "ok" }))
-                } else {
+                if !self.ready.load(Ordering::SeqCst) {
                     value_answer(503, &json!({ "status": "shutting_down" }))
+                } else if self.api.engine().check_fresh().is_err() {
+                    // A shared registry this instance is out of step with: simulate would
+                    // answer 503 too (atomics and a clock read: no I/O on this worker).
+                    value_answer(503, &json!({ "status": "out_of_step" }))
+                } else {
+                    value_answer(200, &json!({ "status": "ok" }))
                 }
             }
             (Kind::OpenApi, _) => json_answer(200, Some(self.openapi.clone())),

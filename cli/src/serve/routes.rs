@@ -118,7 +118,7 @@ pub static ROUTES: &[Route] = &[
         query: &[],
         answers: &[
             (200, Some("Health"), "Ready"),
-            (503, Some("Health"), "Not ready (shutting down)"),
+            (503, Some("Health"), "Not ready (shutting down, or out of step with a shared registry)"),
         ],
     },
     Route {

@@ -59,6 +59,10 @@ fn two_servers_on_one_postgres_registry_share_it() -> R {
     };
     let sim = json!({"journey_type": "long", "phone_trunc": "+336273411", "last_name_trunc": "XYZ",
                      "driving_license": "051227308989"});
+    for s in [&a, &b] {
+        let r = s.call(None, "GET", "/ready", None);
+        assert_eq!((r.status, r.json()["status"].clone()), (200, json!("ok")));
+    }
     let before = b.call(Some(OP2), "POST", "/policies/cee/simulate", Some(&sim));
     assert_eq!(before.status, 200, "{}", before.body);
 

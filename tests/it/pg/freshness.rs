@@ -149,10 +149,12 @@ fn an_instance_that_cannot_sync_answers_unavailable_then_recovers() {
     };
     eprintln!("unavailable after {refused:?} (bound 1 s)");
     assert!(refused >= Duration::from_millis(400), "{refused:?}");
+    assert!(matches!(b.check_fresh(), Err(Error::Unavailable(_))));
     tx.rollback().unwrap();
     let t = Instant::now();
     while b.simulate(&op(2), &req).is_err() {
         assert!(t.elapsed() < Duration::from_secs(2), "never fresh again");
         std::thread::sleep(Duration::from_millis(10));
     }
+    assert!(b.check_fresh().is_ok());
 }
