@@ -71,6 +71,11 @@ impl Inner {
                 Ok(((), changes))
             })?;
             self.index.shrink();
+            // A shared registry's change log: what no instance in step needs any more.
+            let pruned = self.store.compact_log()?;
+            if pruned > 0 {
+                tracing::info!(pruned, "change log pruned");
+            }
             report.bytes_after = self.store.census()?.size_on_disk;
         } else {
             let mut txn = self.store.begin()?;

@@ -271,6 +271,13 @@ pub(crate) trait Backend: Reads + Send + Sync {
         0
     }
 
+    /// Drops what only an instance far behind would need (a shared registry's old change-log
+    /// rows: such an instance reloads instead); returns how many entries went. Nothing for a
+    /// single-writer backend.
+    fn compact_log(&self) -> Result<u64, Error> {
+        Ok(0)
+    }
+
     /// Open, phase 1: every changed import (uuid and record), in any order.
     fn load_changed_imports(
         &self,

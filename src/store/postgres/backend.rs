@@ -524,6 +524,10 @@ impl Backend for PgBackend {
         self.store.generation()
     }
 
+    fn compact_log(&self) -> Result<u64, Error> {
+        self.store.prune_log()
+    }
+
     fn load_changed_imports(
         &self,
         f: &mut dyn FnMut([u8; 16], AppRecord) -> Result<(), Error>,

@@ -108,6 +108,9 @@ pub(crate) struct PgOptions {
     pub statement_timeout: Duration,
     /// Run the listener thread (tests turn it off to see the writers' own catch-up).
     pub listener: bool,
+    /// Change-log rows kept below the head by [`PgStore::prune_log`] (100 000): an instance
+    /// further behind reloads instead of catching up.
+    pub keep_changes: u64,
     /// Negative control for tests only: check before taking the lock (lets duplicates in).
     #[cfg(test)]
     pub unlocked: bool,
@@ -121,6 +124,7 @@ impl Default for PgOptions {
             lock_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
             listener: true,
+            keep_changes: 100_000,
             #[cfg(test)]
             unlocked: false,
         }
@@ -137,6 +141,8 @@ pub(crate) enum Divergence {
     OtherChain,
     /// The registry was given a new epoch (an operator's restore or failover procedure).
     NewEpoch,
+    /// The change log no longer holds this instance's position (pruned below it).
+    Behind,
 }
 
 /// Where caught-up changes go: `(seq, delta)` in order.
@@ -251,6 +257,20 @@ impl PgStore {
             );
         }
         Ok(())
+    }
+
+    /// Removes the change-log rows more than `keep_changes` below the head (never the head's
+    /// own row); returns how many went. Instances at or above the kept rows catch up as before;
+    /// one further behind finds its position gone (`Divergence::Behind`) and reloads.
+    pub(crate) fn prune_log(&self) -> Result<u64, Error> {
+        let keep = i64::try_from(self.inner.opts.keep_changes.max(1)).unwrap_or(i64::MAX);
+        self.inner.with_reader(|c| {
+            Ok(c.execute(
+                "DELETE FROM cee_change
+                 WHERE seq <= (SELECT head FROM cee_meta WHERE id = 1) - $1",
+                &[&keep],
+            )?)
+        })
     }
 
     /// How many keys start with `prefix`.
@@ -591,6 +611,12 @@ fn catch_up(
         &[&from, &to, &i64::try_from(sync.applied).unwrap_or(i64::MAX)],
     )?;
     let mut rows = rows.iter().peekable();
+    // The log was pruned past this instance's position (`PgStore::prune_log`): it cannot
+    // follow from there; a reload can.
+    let first = rows.peek().map(|r| seq_of(r.get(0))).transpose()?;
+    if first.is_none_or(|s| s > sync.applied.max(1)) {
+        return Ok(Err(Divergence::Behind));
+    }
     if sync.applied > 0 {
         // The row at `applied` must carry the chain this instance computed for it.
         match rows.next() {

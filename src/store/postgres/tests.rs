@@ -428,6 +428,50 @@ fn divergence_is_detected_and_answered_by_a_reload() {
 }
 
 #[test]
+fn instances_behind_a_pruned_change_log_reload() {
+    let Some(db) = fresh_database("prune") else {
+        return;
+    };
+    let (a, ra) = open(
+        &db,
+        PgOptions {
+            keep_changes: 2,
+            ..quiet()
+        },
+    );
+    // `early` is at seq 0, `b` at seq 2; then a moves the head to 7 and prunes.
+    let (early, r_early) = open(&db, quiet());
+    put(&a, b"\x01k1");
+    put(&a, b"\x01k2");
+    let (b, rb) = open(&db, quiet());
+    for k in [b"\x01k3", b"\x01k4", b"\x01k5", b"\x01k6", b"\x01k7"] {
+        put(&a, k);
+    }
+    assert_eq!(a.prune_log().unwrap(), 5, "rows 1..=5 go, 6 and 7 stay");
+    assert_eq!(a.prune_log().unwrap(), 0);
+    let rows: i64 = connect(&db)
+        .query_one("SELECT count(*) FROM cee_change", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 2);
+    // Both find their position gone when they next write: they reload, then write.
+    let mut want: Vec<Vec<u8>> = (1..=7).map(|i| format!("\x01k{i}").into_bytes()).collect();
+    want.push(b"\x01mine".to_vec());
+    for (s, r) in [(&b, &rb), (&early, &r_early)] {
+        put(s, b"\x01mine");
+        assert_eq!(s.last_divergence(), Some(Divergence::Behind));
+        assert_eq!(s.rebuilds(), 1);
+        assert_eq!(r.keys(), want);
+    }
+    // An instance within the kept rows catches up as usual (no reload).
+    put(&a, b"\x01k9");
+    assert_eq!(a.rebuilds(), 0);
+    want.push(b"\x01k9".to_vec());
+    want.sort();
+    assert_eq!(ra.keys(), want);
+}
+
+#[test]
 fn durability_sets_synchronous_commit_per_transaction() {
     let Some(db) = fresh_database("durability") else {
         return;

@@ -158,3 +158,15 @@ fn an_instance_that_cannot_sync_answers_unavailable_then_recovers() {
     }
     assert!(b.check_fresh().is_ok());
 }
+
+/// A conninfo may carry a password: `Config`'s `Debug` never shows it (no server needed).
+#[test]
+fn a_config_never_prints_its_conninfo() {
+    let c = Config::postgres("host=db1 user=cee password=hunter2 dbname=cee").secret([1; 32]);
+    let shown = format!("{c:?}");
+    assert!(shown.contains("<conninfo>"), "{shown}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("db1"),
+        "{shown}"
+    );
+}
