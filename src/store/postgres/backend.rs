@@ -817,6 +817,24 @@ mod tests {
         }
     }
 
+    /// `Config::durability` reaches every write transaction of an engine's backend.
+    #[test]
+    fn durability_maps_to_synchronous_commit() {
+        let Some(db) = fresh_database("backend_durability") else {
+            return;
+        };
+        // The test cluster runs with synchronous_commit = off: "on" can only come from us.
+        for (durability, want) in [(Durability::Immediate, "on"), (Durability::Buffered, "off")] {
+            let b = PgBackend::open(&db, keys(), durability, options()).unwrap();
+            let mut txn = b.begin().unwrap();
+            txn.catch_up().unwrap();
+            txn.commit(registration([want.len() as u8; 16], 40 + want.len() as u8))
+                .unwrap();
+            drop(txn);
+            assert_eq!(b.store().seen_synchronous_commit(), want, "{durability:?}");
+        }
+    }
+
     #[test]
     fn a_delta_round_trips_and_damage_is_an_error() {
         let mut d = IndexDelta::default();
