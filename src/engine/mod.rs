@@ -372,10 +372,22 @@ impl Inner {
         &self,
         f: impl FnOnce(&mut dyn WriteTxn) -> Result<(T, ChangeSet), Error>,
     ) -> Result<T, Error> {
-        let mut txn = self.store.begin()?;
-        for delta in txn.catch_up()? {
-            self.apply(&delta);
-        }
+        let mut reloads = 0;
+        let mut txn = loop {
+            let mut txn = self.store.begin()?;
+            match txn.catch_up() {
+                Ok(deltas) => {
+                    for delta in deltas {
+                        self.apply(&delta);
+                    }
+                    break txn;
+                }
+                // A shared registry that diverged from this instance: the backend reloaded
+                // (the index was rebuilt); nothing was checked yet, so take the lock again.
+                Err(Error::Unavailable(_)) if reloads < 3 => reloads += 1,
+                Err(e) => return Err(e),
+            }
+        };
         let (out, changes) = f(&mut *txn)?;
         if !changes.is_empty() {
             let delta = changes.index.clone();

@@ -170,3 +170,57 @@ fn a_config_never_prints_its_conninfo() {
         "{shown}"
     );
 }
+
+/// A registry given a new epoch (a restore procedure) under a running engine: its next
+/// registration finds the divergence under the lock, the index is rebuilt, and the
+/// registration goes through — it is not refused or failed for it.
+#[test]
+fn a_write_after_a_divergence_rebuilds_and_goes_through() {
+    let Some(base) = server("divergence") else {
+        return;
+    };
+    let db = fresh_database(&base);
+    let clock = ManualClock::new(ts(NOW));
+    let a = open(&db, &clock, Duration::from_secs(5));
+    let o = op(1);
+    let first = long_req(
+        "+336111111",
+        "ABC",
+        "1A",
+        'a',
+        "2024-06-01T00:00:00Z",
+        APPLIED,
+    );
+    registered(a.register(&o, &first).unwrap());
+    let mut admin = postgres::Client::connect(&db, postgres::NoTls).unwrap();
+    for round in 0..5 {
+        admin
+            .execute("UPDATE cee_meta SET epoch = epoch + 1 WHERE id = 1", &[])
+            .unwrap();
+        let phone = format!("+33622222{round}");
+        let license = format!("{round}B");
+        let key = char::from(b'b' + round);
+        let next = long_req(
+            &phone,
+            "DEF",
+            &license,
+            key,
+            "2024-06-01T00:00:00Z",
+            APPLIED,
+        );
+        registered(a.register(&o, &next).unwrap());
+        // The rebuilt index still holds the first registration.
+        let again = long_req(
+            "+336111111",
+            "ABC",
+            "1A",
+            'a',
+            "2024-06-02T00:00:00Z",
+            APPLIED,
+        );
+        assert!(matches!(
+            refusal(a.register(&o, &again).unwrap()),
+            Refusal::Conflict(_)
+        ));
+    }
+}
