@@ -112,6 +112,27 @@ fn a_directory_registry_migrated_to_postgres_answers_there(
     let (code, _, err) = cee(d, &[], &["backup", "--postgres", &pg, "copy"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("pg_basebackup"), "{err}");
+    std::fs::write(d.join("tokens.json"), "[]")?;
+    let (code, _, err) = cee(
+        d,
+        &[],
+        &[
+            "serve",
+            "--postgres",
+            &pg,
+            "--tokens",
+            "tokens.json",
+            "--backup-dir",
+            "b",
+            "--addr",
+            "127.0.0.1:0",
+        ],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--backup-dir") && err.contains("pg_basebackup"),
+        "{err}"
+    );
     let (code, _, err) = cee(
         d,
         &[],

@@ -233,6 +233,13 @@ pub fn run(args: &Args) -> Result<Outcome> {
 }
 
 fn serve_until_signal(args: &Args) -> Result<Outcome> {
+    if args.db.shared() && args.backup_dir.is_some() {
+        return Err(
+            "--backup-dir: a PostgreSQL registry is backed up with PostgreSQL's tools \
+                    (pg_basebackup with WAL archiving, or pg_dump), not by cee serve"
+                .into(),
+        );
+    }
     // A PostgreSQL database must exist already (the server does not create databases); its
     // tables are created by the first instance that opens it.
     if let Some(dir) = args.db.dir() {
