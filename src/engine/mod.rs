@@ -224,21 +224,20 @@ impl DeltaSink for Follower {
     }
 
     /// The registry diverged (a restore, a failover that lost commits): the index is rebuilt
-    /// from the new snapshot aside, then swapped in. `simulate` answers unavailable meanwhile.
-    fn reloaded(&self) {
+    /// from the new snapshot aside, then swapped in. `simulate` answers unavailable meanwhile,
+    /// and after a failed rebuild until one succeeds (the old index is never answered from).
+    fn reloaded(&self) -> Result<(), Error> {
         let Some(inner) = self.0.upgrade() else {
-            return;
+            return Ok(());
         };
-        match load_index(&*inner.store) {
-            Ok((index, keyed, kept)) => {
-                inner.index.replace_with(index);
-                *inner.keyed_imports() = keyed;
-                *inner.kept_v7() = kept;
-                tracing::info!("index rebuilt from the registry");
-            }
-            // The backend reports itself unavailable until a later reload succeeds.
-            Err(e) => tracing::error!(error = %e, "index rebuild failed"),
-        }
+        let (index, keyed, kept) = load_index(&*inner.store).inspect_err(|e| {
+            tracing::error!(error = %e, "index rebuild failed");
+        })?;
+        inner.index.replace_with(index);
+        *inner.keyed_imports() = keyed;
+        *inner.kept_v7() = kept;
+        tracing::info!("index rebuilt from the registry");
+        Ok(())
     }
 }
 

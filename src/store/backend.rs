@@ -245,8 +245,9 @@ pub(crate) trait DeltaSink: Send + Sync {
     /// A change committed elsewhere, in commit order.
     fn apply(&self, delta: &IndexDelta);
     /// The registry diverged from this instance: the load phases now serve a new snapshot;
-    /// rebuild the index from them. Until this returns, [`Backend::fresh`] answers unavailable.
-    fn reloaded(&self);
+    /// rebuild the index from them. Until this returns `Ok`, [`Backend::fresh`] answers
+    /// unavailable (an error keeps it so, and the backend tries the reload again).
+    fn reloaded(&self) -> Result<(), Error>;
 }
 
 /// A storage backend (see the module docs for the contract).

@@ -82,10 +82,10 @@ impl Replica for Bridge {
             entries: Some(entries),
         };
         let sink = lock(&self.sink).clone();
-        if let Some(sink) = sink {
-            sink.reloaded();
+        match sink {
+            Some(sink) => sink.reloaded(),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn apply(&self, seq: u64, delta: &[u8]) -> Result<(), Error> {
@@ -812,8 +812,9 @@ mod tests {
         fn apply(&self, delta: &IndexDelta) {
             self.deltas.lock().unwrap().push(delta.clone());
         }
-        fn reloaded(&self) {
+        fn reloaded(&self) -> Result<(), Error> {
             *self.reloads.lock().unwrap() += 1;
+            Ok(())
         }
     }
 

@@ -224,3 +224,63 @@ fn a_write_after_a_divergence_rebuilds_and_goes_through() {
         ));
     }
 }
+
+/// A rebuild that fails (here: a damaged index row in the registry) leaves the engine
+/// unavailable — never answering from the index it had before the divergence — and the
+/// rebuild is tried again until it succeeds.
+#[test]
+fn a_failed_rebuild_keeps_the_engine_unavailable_until_one_succeeds() {
+    let Some(base) = server("failed rebuild") else {
+        return;
+    };
+    let db = fresh_database(&base);
+    let clock = ManualClock::new(ts(NOW));
+    let a = open(&db, &clock, Duration::from_secs(5));
+    let req = long_req(
+        "+336111111",
+        "ABC",
+        "1A",
+        'a',
+        "2024-06-01T00:00:00Z",
+        APPLIED,
+    );
+    registered(a.register(&op(1), &req).unwrap());
+    let sim = by_license("1A");
+    assert!(matches!(
+        a.simulate(&op(2), &sim),
+        Ok(Simulation::Blocked(_))
+    ));
+
+    let mut admin = postgres::Client::connect(&db, postgres::NoTls).unwrap();
+    // An index-family row that decodes to nothing, then a new epoch: the engine must rebuild.
+    admin
+        .batch_execute(
+            "INSERT INTO cee_kv (k, v) VALUES ('\\x01ff'::bytea, '\\x00'::bytea);
+             UPDATE cee_meta SET epoch = epoch + 1 WHERE id = 1",
+        )
+        .unwrap();
+    let t = Instant::now();
+    while !matches!(a.simulate(&op(2), &sim), Err(Error::Unavailable(_))) {
+        assert!(
+            t.elapsed() < Duration::from_secs(2),
+            "the divergence was never noticed"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The rebuild keeps failing: unavailable throughout, never the old index's answer.
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(1500) {
+        let got = a.simulate(&op(2), &sim);
+        assert!(matches!(got, Err(Error::Unavailable(_))), "{got:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    admin
+        .execute("DELETE FROM cee_kv WHERE k = '\\x01ff'::bytea", &[])
+        .unwrap();
+    let t = Instant::now();
+    while !matches!(a.simulate(&op(2), &sim), Ok(Simulation::Blocked(_))) {
+        assert!(t.elapsed() < Duration::from_secs(3), "never rebuilt");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(a.check_fresh().is_ok());
+}
