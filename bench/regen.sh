@@ -39,6 +39,7 @@ python3 bench/report.py \
   --commit-file "$out_dir/commit.txt" \
   --load-before "$out_dir/load-before.txt" \
   --load-after "$out_dir/load-after.txt" \
+  --keep-from "$out_file" \
   --command "CEE_BENCH_PEOPLE=${CEE_BENCH_PEOPLE:-1000000}${CEE_BENCH_CALLS:+ CEE_BENCH_CALLS=$CEE_BENCH_CALLS}${CEE_BENCH_FEATURES:+ CEE_BENCH_FEATURES=$CEE_BENCH_FEATURES}${CEE_BENCH_PG:+ CEE_BENCH_PG=…} bench/regen.sh $*" \
   > "$out_file.tmp"
 mv "$out_file.tmp" "$out_file"

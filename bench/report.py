@@ -18,6 +18,7 @@ ap.add_argument("--suite-log", required=True)
 ap.add_argument("--load-before")
 ap.add_argument("--load-after")
 ap.add_argument("--command", required=True)
+ap.add_argument("--keep-from", help="the BENCHMARKS.md being replaced: its `cee serve` load section (bench/load/serve.sh) is carried over")
 ap.add_argument("--commit-file", help="commit hash, then the count of changed tracked files")
 a = ap.parse_args()
 
@@ -280,6 +281,14 @@ if not any(b == "postgres" for b in baselines):
     pg = next((n for n in notes if "PostgreSQL" in n), "")
     w(f"* **PostgreSQL** was not measured in this run ({pg.replace('cee-bench: note: ', '') or 'no server'}): build with `CEE_BENCH_FEATURES=postgres` and set `CEE_BENCH_PG=postgres://…`.")
 w("")
+# The `cee serve` load section is written by bench/load/serve.sh into BENCHMARKS.md itself
+# (between its markers): carried over from the file being replaced, with its own date and commit.
+if a.keep_from and os.path.exists(a.keep_from):
+    with open(a.keep_from) as f:
+        m = re.search(r"<!-- serve-load:begin -->.*?<!-- serve-load:end -->", f.read(), re.S)
+    if m:
+        out.append(m.group(0))
+        out.append("")
 # Hand-measured sections (the durability A/B, the shared registry), kept across regenerations.
 for name in ("durability.md", "shared.md"):
     extra = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
